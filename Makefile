@@ -1,0 +1,116 @@
+# scicast — one Makefile, one target platform (Debian 12).
+#   make          build scicastd (build/scicastd)
+#   make deps     install the Debian packages that are missing
+#   make run      deps + build + a private mosquitto + scicastd with Zhongshan
+#   make test     deps + sanitizer build + every unit and integration test
+#   make install PREFIX=/usr/local   binaries, config, data, systemd unit
+
+PREFIX   ?= /usr/local
+DESTDIR  ?=
+SHARED   ?= ../shared
+CC       ?= cc
+
+PKGS     := libcurl libmosquitto sqlite3 libmicrohttpd jansson libxml-2.0 libcrypto inih
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null)
+
+WARN     := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wvla -Wno-missing-field-initializers
+BASE_CFLAGS := -std=c17 -D_DEFAULT_SOURCE -Iinclude $(WARN) $(PKG_CFLAGS)
+REL_CFLAGS  := -O2 -g $(BASE_CFLAGS)
+ASAN_CFLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
+	       -fno-sanitize-recover=undefined $(BASE_CFLAGS)
+LDLIBS   := $(PKG_LIBS) -lpthread -lm
+
+LIB_SRCS := $(filter-out daemon/main.c,$(wildcard daemon/*.c))
+UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+TOOL_SRCS := $(wildcard tests/tools/*.c)
+
+REL := build/release
+ASAN := build/asan
+
+REL_OBJS  := $(LIB_SRCS:daemon/%.c=$(REL)/obj/%.o)
+ASAN_OBJS := $(LIB_SRCS:daemon/%.c=$(ASAN)/obj/%.o)
+
+Q := $(if $(V),,@)
+
+.PHONY: all deps run test unit integration install clean check-pkgs docs
+all: build/scicastd
+
+check-pkgs:
+	@pkg-config --exists $(PKGS) cmocka || { \
+	  echo "missing development packages: run 'make deps' (or 'make run' / 'make test', which do it)"; exit 1; }
+
+deps:
+	@scripts/deps.sh
+
+# ---- release build ----
+$(REL)/obj/%.o: daemon/%.c | check-pkgs
+	@mkdir -p $(@D)
+	@echo "  CC      $@"
+	$(Q)$(CC) $(REL_CFLAGS) -MMD -MP -c $< -o $@
+
+$(REL)/libscicast.a: $(REL_OBJS)
+	$(Q)ar rcs $@ $^
+
+build/scicastd: $(REL)/obj/main.o $(REL)/libscicast.a
+	@echo "  LD      $@"
+	$(Q)$(CC) $(REL_CFLAGS) -o $@ $^ $(LDLIBS)
+
+# ---- sanitizer build (what the tests run) ----
+$(ASAN)/obj/%.o: daemon/%.c | check-pkgs
+	@mkdir -p $(@D)
+	@echo "  CC      $@"
+	$(Q)$(CC) $(ASAN_CFLAGS) -MMD -MP -c $< -o $@
+
+$(ASAN)/libscicast.a: $(ASAN_OBJS)
+	$(Q)ar rcs $@ $^
+
+$(ASAN)/scicastd: $(ASAN)/obj/main.o $(ASAN)/libscicast.a
+	@echo "  LD      $@"
+	$(Q)$(CC) $(ASAN_CFLAGS) -o $@ $^ $(LDLIBS)
+
+$(ASAN)/tests/%: tests/unit/%.c $(ASAN)/libscicast.a
+	@mkdir -p $(@D)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(ASAN_CFLAGS) -o $@ $< $(ASAN)/libscicast.a $(LDLIBS) $(CMOCKA_LIBS)
+
+$(ASAN)/tools/%: tests/tools/%.c $(ASAN)/libscicast.a
+	@mkdir -p $(@D)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(ASAN_CFLAGS) -o $@ $< $(ASAN)/libscicast.a $(LDLIBS)
+
+UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(ASAN)/tests/%)
+TOOL_BINS := $(TOOL_SRCS:tests/tools/%.c=$(ASAN)/tools/%)
+
+test-build: $(ASAN)/scicastd $(UNIT_BINS) $(TOOL_BINS)
+
+test: deps
+	@$(MAKE) --no-print-directory test-build
+	@SCICAST_SHARED=$(SHARED) tests/run.sh $(ASAN)
+
+run: deps
+	@$(MAKE) --no-print-directory build/scicastd
+	@scripts/run.sh
+
+# docs that are generated from the code's own tables
+docs: build/scicastd
+	@scripts/gen-docs.sh build/scicastd
+
+install: build/scicastd
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/scicast \
+		$(DESTDIR)/etc/scicast $(DESTDIR)/lib/systemd/system
+	install -m 0755 build/scicastd $(DESTDIR)$(PREFIX)/bin/scicastd
+	cp -R data templates library web $(DESTDIR)$(PREFIX)/share/scicast/
+	sed -e 's|^share = .*|share = $(PREFIX)/share/scicast|' \
+	    -e 's|^path = .*|path = /var/lib/scicast/scicast.db|' \
+	    config/scicast.conf > $(DESTDIR)/etc/scicast/scicast.conf.dist
+	test -e $(DESTDIR)/etc/scicast/scicast.conf || \
+		cp $(DESTDIR)/etc/scicast/scicast.conf.dist $(DESTDIR)/etc/scicast/scicast.conf
+	sed -e 's|@PREFIX@|$(PREFIX)|g' config/scicastd.service > \
+		$(DESTDIR)/lib/systemd/system/scicastd.service
+
+clean:
+	rm -rf build
+
+-include $(REL_OBJS:.o=.d) $(ASAN_OBJS:.o=.d) $(REL)/obj/main.d $(ASAN)/obj/main.d

@@ -1,0 +1,572 @@
+/* http: the API server. libmicrohttpd runs a pool of worker threads; each
+ * worker has its own SQLite connection (store_for_thread). This file owns
+ * the request life cycle: route matching, 404/405, body limits (413),
+ * JSON parsing errors (400 with line and column), the uniform error body
+ * {"error": {"code", "message", "field"?}}, metrics, the request log, and
+ * a graceful stop that lets requests in progress finish. */
+#define _GNU_SOURCE
+#include "http.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <microhttpd.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "jsonutil.h"
+#include "log.h"
+#include "metrics.h"
+#include "util.h"
+
+struct http_server {
+	struct MHD_Daemon *mhd;
+	struct app *app;
+	int listen_fd;
+	int port;
+	atomic_int in_progress;
+};
+
+static int64_t now_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* ---- responses ---- */
+
+int http_reply_text(struct http_res *res, int status, const char *ctype,
+		    const char *text, size_t len)
+{
+	char *copy = malloc(len + 1);
+	if (!copy)
+		return -1;
+	memcpy(copy, text, len);
+	copy[len] = '\0';
+	free(res->body);
+	res->body = copy;
+	res->len = len;
+	res->status = status;
+	res->content_type = ctype;
+	return 0;
+}
+
+int http_reply_json(struct http_res *res, int status, json_t *j)
+{
+	if (!j)
+		return -1;
+	char *text = json_dumps(j, JSON_COMPACT | JSON_ENSURE_ASCII * 0);
+	json_decref(j);
+	if (!text)
+		return -1;
+	size_t len = strlen(text);
+	char *with_nl = realloc(text, len + 2);
+	if (!with_nl) {
+		free(text);
+		return -1;
+	}
+	with_nl[len] = '\n';
+	with_nl[len + 1] = '\0';
+	free(res->body);
+	res->body = with_nl;
+	res->len = len + 1;
+	res->status = status;
+	res->content_type = "application/json; charset=utf-8";
+	return 0;
+}
+
+void http_reply_error_details(struct http_res *res, const struct err *e,
+			      json_t *details)
+{
+	int status = e->status >= 400 && e->status <= 599 ? e->status : 500;
+	json_t *inner = json_pack("{s:s, s:o}", "code",
+				  e->code[0] ? e->code : "error", "message",
+				  ju_string(e->message[0] ? e->message
+							  : "error"));
+	if (inner && e->field[0])
+		json_object_set_new(inner, "field", ju_string(e->field));
+	if (inner && details)
+		json_object_set(inner, "details", details);
+	json_decref(details);
+	if (!inner || http_reply_json(res, status,
+				      json_pack("{s:o}", "error", inner)) < 0) {
+		static const char fallback[] =
+			"{\"error\":{\"code\":\"internal\",\"message\":\"out of "
+			"memory\"}}\n";
+		free(res->body);
+		res->body = NULL;
+		res->status = 500;
+		res->content_type = "application/json";
+		res->body = strdup(fallback);
+		res->len = res->body ? sizeof fallback - 1 : 0;
+	}
+}
+
+void http_reply_error(struct http_res *res, const struct err *e)
+{
+	http_reply_error_details(res, e, NULL);
+}
+
+int http_add_header(struct http_res *res, const char *name, const char *v)
+{
+	if (res->nheaders >= 4)
+		return -1;
+	snprintf(res->extra_headers[res->nheaders][0], 128, "%s", name);
+	snprintf(res->extra_headers[res->nheaders][1], 128, "%s", v);
+	res->nheaders++;
+	return 0;
+}
+
+/* ---- request helpers ---- */
+
+const char *http_query(struct http_req *req, const char *name)
+{
+	return MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND,
+					   name);
+}
+
+int http_query_long(struct http_req *req, const char *name, long min,
+		    long max, long def, long *out, struct err *err)
+{
+	const char *v = http_query(req, name);
+	long long n;
+	if (!v || !*v) {
+		*out = def;
+		return 0;
+	}
+	if (util_parse_ll(v, min, max, &n) < 0) {
+		err_set(err, 400, "bad_request", name,
+			"query parameter %s must be a whole number from %ld to "
+			"%ld", name, min, max);
+		return -1;
+	}
+	*out = (long)n;
+	return 0;
+}
+
+int http_body_json(struct http_req *req, json_t **out, struct err *err)
+{
+	json_error_t je;
+	if (req->body.len == 0) {
+		err_set(err, 400, "bad_request", "body",
+			"the request needs a JSON body");
+		return -1;
+	}
+	*out = json_loadb(req->body.data, req->body.len, JSON_REJECT_DUPLICATES,
+			  &je);
+	if (!*out) {
+		metrics_add(M_HTTP_BAD_JSON, 1);
+		err_set(err, 400, "bad_json", "body",
+			"malformed JSON at line %d, column %d: %s", je.line,
+			je.column, je.text);
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- routing ---- */
+
+/* Matches path against a pattern, capturing {x} segments. 1 on match. */
+static int route_match(const char *pattern, const char *path,
+		       char **params, int *nparams)
+{
+	const char *p = pattern, *s = path;
+	int n = 0;
+	while (*p && *s) {
+		if (*p == '{') {
+			const char *close = strchr(p, '}');
+			if (!close)
+				return 0;
+			bool rest = close - p == 2 && p[1] == '*';
+			const char *end = rest ? s + strlen(s) : strchrnul(s, '/');
+			if (end == s || n >= HTTP_MAX_PARAMS)
+				goto nomatch;
+			params[n] = strndup(s, (size_t)(end - s));
+			if (!params[n])
+				goto nomatch;
+			n++;
+			p = close + 1;
+			s = end;
+			continue;
+		}
+		if (*p != *s)
+			goto nomatch;
+		p++, s++;
+	}
+	if (*p || *s)
+		goto nomatch;
+	*nparams = n;
+	return 1;
+nomatch:
+	for (int i = 0; i < n; i++) {
+		free(params[i]);
+		params[i] = NULL;
+	}
+	return 0;
+}
+
+/* Finds the route; sets *allow to the methods of a path that matched with
+ * another method (for 405). */
+static int find_route(struct http_req *req, char *allow, size_t cap)
+{
+	allow[0] = '\0';
+	for (int i = 0; i < http_route_count; i++) {
+		char *params[HTTP_MAX_PARAMS] = { 0 };
+		int n = 0;
+		if (!route_match(http_routes[i].pattern, req->path, params, &n))
+			continue;
+		if (strcmp(http_routes[i].method, req->method) == 0 ||
+		    (strcmp(req->method, "HEAD") == 0 &&
+		     strcmp(http_routes[i].method, "GET") == 0)) {
+			memcpy(req->params, params, sizeof params);
+			req->nparams = n;
+			return i;
+		}
+		for (int k = 0; k < n; k++)
+			free(params[k]);
+		size_t len = strlen(allow);
+		snprintf(allow + len, cap - len, "%s%s", len ? ", " : "",
+			 http_routes[i].method);
+	}
+	return -1;
+}
+
+/* ---- the life cycle ---- */
+
+static enum MHD_Result send_res(struct http_req *req, struct http_res *res)
+{
+	struct MHD_Response *r = MHD_create_response_from_buffer(
+		res->len, res->body ? res->body : (char *)"",
+		res->body ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
+	if (!r) {
+		free(res->body);
+		res->body = NULL;
+		return MHD_NO;
+	}
+	res->body = NULL; /* MHD owns it now */
+	if (res->content_type)
+		MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
+					res->content_type);
+	for (int i = 0; i < res->nheaders; i++)
+		MHD_add_response_header(r, res->extra_headers[i][0],
+					res->extra_headers[i][1]);
+	MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
+	if (strncmp(req->path, "/api/", 5) == 0)
+		MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL,
+					"no-store");
+	enum MHD_Result ok = MHD_queue_response(req->conn, (unsigned)res->status,
+						r);
+	MHD_destroy_response(r);
+	req->status = res->status;
+	return ok;
+}
+
+static enum MHD_Result send_error(struct http_req *req, int status,
+				  const char *code, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static enum MHD_Result send_error(struct http_req *req, int status,
+				  const char *code, const char *fmt, ...)
+{
+	struct err e;
+	struct http_res res = { 0 };
+	err_set(&e, status, code, "", "%s", "");
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(e.message, sizeof e.message, fmt, ap);
+	va_end(ap);
+	http_reply_error(&res, &e);
+	return send_res(req, &res);
+}
+
+static void run_handler(struct http_req *req, struct http_res *res)
+{
+	struct err e;
+	err_clear(&e);
+	req->store = store_for_thread(&e);
+	if (!req->store) {
+		log_error("http: no database connection: %s", e.message);
+		http_reply_error(res, &e);
+		return;
+	}
+	if (req->route->handler(req, res, &e) < 0) {
+		if (e.status == 0)
+			e.status = 500;
+		if (e.status >= 500)
+			log_error("%s %s: %s", req->method, req->path, e.message);
+		http_reply_error(res, &e);
+		/* a handler that fails inside a transaction must not leave it
+		 * open for the next request on this thread */
+		if (store_in_transaction(req->store))
+			store_rollback(req->store);
+	} else if (!res->status) {
+		err_internal(&e, "the handler gave no answer");
+		http_reply_error(res, &e);
+	}
+}
+
+static void req_free(struct http_req *req)
+{
+	for (int i = 0; i < req->nparams; i++)
+		free(req->params[i]);
+	buf_free(&req->body);
+	free(req);
+}
+
+static enum MHD_Result on_first_call(struct http_server *srv,
+				     struct MHD_Connection *conn,
+				     const char *url, const char *method,
+				     void **con_cls)
+{
+	struct http_req *req = calloc(1, sizeof *req);
+	if (!req)
+		return MHD_NO;
+	req->conn = conn;
+	req->app = srv->app;
+	req->method = method;
+	req->path = url;
+	req->started_us = now_us();
+	req->route_index = -1;
+	*con_cls = req;
+	atomic_fetch_add(&srv->in_progress, 1);
+
+	char allow[128];
+	req->route_index = find_route(req, allow, sizeof allow);
+	if (req->route_index < 0) {
+		if (allow[0]) {
+			struct err e;
+			struct http_res res = { 0 };
+			err_set(&e, 405, "method_not_allowed", "",
+				"%s is not allowed on %s (allowed: %s)", method,
+				url, allow);
+			http_reply_error(&res, &e);
+			http_add_header(&res, "Allow", allow);
+			return send_res(req, &res);
+		}
+		return send_error(req, 404, "not_found", "no such route: %s %s",
+				  method, url);
+	}
+	req->route = &http_routes[req->route_index];
+	req->max_body = (req->route->flags & ROUTE_BIG_BODY)
+				? srv->app->cfg->http_max_import_body
+				: srv->app->cfg->http_max_body;
+	const char *cl = MHD_lookup_connection_value(
+		conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+	long long n;
+	if (cl && util_parse_ll(cl, 0, INT64_MAX, &n) == 0 &&
+	    n > req->max_body) {
+		metrics_add(M_HTTP_BODY_TOO_LARGE, 1);
+		return send_error(req, 413, "too_large",
+				  "the body (%lld bytes) is larger than the "
+				  "limit of %lld bytes", n,
+				  (long long)req->max_body);
+	}
+	return MHD_YES;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
+				  const char *url, const char *method,
+				  const char *version, const char *upload,
+				  size_t *upload_size, void **con_cls)
+{
+	struct http_server *srv = cls;
+	struct http_req *req = *con_cls;
+	(void)version;
+	if (!req)
+		return on_first_call(srv, conn, url, method, con_cls);
+	if (req->status) { /* answered early; drop what still arrives */
+		*upload_size = 0;
+		return MHD_YES;
+	}
+	if (*upload_size) {
+		if (!req->too_large &&
+		    (int64_t)(req->body.len + *upload_size) <= req->max_body) {
+			if (buf_append(&req->body, upload, *upload_size) < 0)
+				req->too_large = true; /* out of memory */
+		} else {
+			req->too_large = true;
+			buf_free(&req->body);
+		}
+		*upload_size = 0;
+		return MHD_YES;
+	}
+	if (req->too_large) {
+		metrics_add(M_HTTP_BODY_TOO_LARGE, 1);
+		return send_error(req, 413, "too_large",
+				  "the body is larger than the limit of %lld "
+				  "bytes", (long long)req->max_body);
+	}
+	struct http_res res = { 0 };
+	run_handler(req, &res);
+	if (strcmp(method, "HEAD") == 0) {
+		free(res.body);
+		res.body = NULL;
+		/* MHD sends the Content-Length of what we give; HEAD gets
+		 * the headers only */
+		res.len = 0;
+	}
+	return send_res(req, &res);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn,
+			 void **con_cls, enum MHD_RequestTerminationCode toe)
+{
+	struct http_server *srv = cls;
+	struct http_req *req = *con_cls;
+	(void)conn;
+	if (!req)
+		return;
+	int64_t dur = now_us() - req->started_us;
+	int status = req->status ? req->status : 0;
+	metrics_http_observe(req->route_index, status, dur);
+	bool read_only = strcmp(req->method, "GET") == 0 ||
+			 strcmp(req->method, "HEAD") == 0;
+	if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK)
+		log_info("%s %s: connection ended before the answer was sent "
+			 "(%d)", req->method, req->path, (int)toe);
+	else if (status >= 500)
+		log_error("%s %s %d %.1fms", req->method, req->path, status,
+			  (double)dur / 1000);
+	else if (!read_only || status >= 400)
+		log_info("%s %s %d %.1fms", req->method, req->path, status,
+			 (double)dur / 1000);
+	else
+		log_debug("%s %s %d %.1fms", req->method, req->path, status,
+			  (double)dur / 1000);
+	req_free(req);
+	*con_cls = NULL;
+	atomic_fetch_sub(&srv->in_progress, 1);
+}
+
+static void mhd_logger(void *cls, const char *fmt, va_list ap)
+{
+	char line[512];
+	(void)cls;
+	vsnprintf(line, sizeof line, fmt, ap);
+	line[strcspn(line, "\n")] = '\0';
+	log_warn("http: %s", line);
+}
+
+/* Binding ourselves gives a clear message when the port is taken, which
+ * libmicrohttpd alone does not. */
+static int bind_listen(const char *host, int port, int *fd_out, int *port_out,
+		       struct err *err)
+{
+	struct addrinfo hints = { .ai_family = AF_UNSPEC,
+				  .ai_socktype = SOCK_STREAM,
+				  .ai_flags = AI_PASSIVE | AI_NUMERICSERV };
+	struct addrinfo *ai = NULL;
+	char portstr[8];
+	snprintf(portstr, sizeof portstr, "%d", port);
+	int rc = getaddrinfo(host[0] ? host : NULL, portstr, &hints, &ai);
+	if (rc != 0) {
+		err_set(err, 0, "http", "listen", "[http] listen %s:%d: %s",
+			host, port, gai_strerror(rc));
+		return -1;
+	}
+	int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC,
+			ai->ai_protocol);
+	if (fd < 0) {
+		err_set(err, 0, "http", "listen", "socket: %s", strerror(errno));
+		freeaddrinfo(ai);
+		return -1;
+	}
+	int one = 1;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+	if (bind(fd, ai->ai_addr, ai->ai_addrlen) < 0) {
+		int e = errno;
+		err_set(err, 0, "http", "listen",
+			"cannot listen on %s:%d: %s%s", host, port, strerror(e),
+			e == EADDRINUSE ? " (is another scicastd or another "
+					  "server running on that port?)"
+					: "");
+		close(fd);
+		freeaddrinfo(ai);
+		return -1;
+	}
+	freeaddrinfo(ai);
+	if (listen(fd, 128) < 0) {
+		err_set(err, 0, "http", "listen", "listen: %s", strerror(errno));
+		close(fd);
+		return -1;
+	}
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof ss;
+	*port_out = port;
+	if (getsockname(fd, (struct sockaddr *)&ss, &sl) == 0) {
+		if (ss.ss_family == AF_INET)
+			*port_out = ntohs(((struct sockaddr_in *)&ss)->sin_port);
+		else if (ss.ss_family == AF_INET6)
+			*port_out = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+	}
+	*fd_out = fd;
+	return 0;
+}
+
+int http_start(struct app *app, struct http_server **out, struct err *err)
+{
+	const struct config *cfg = app->cfg;
+	struct http_server *srv = calloc(1, sizeof *srv);
+	if (!srv) {
+		err_oom(err);
+		return -1;
+	}
+	srv->app = app;
+	if (bind_listen(cfg->http_host, cfg->http_port, &srv->listen_fd,
+			&srv->port, err) < 0) {
+		free(srv);
+		return -1;
+	}
+	unsigned timeout_s = (unsigned)((cfg->http_connection_timeout_ms + 999) /
+					1000);
+	srv->mhd = MHD_start_daemon(
+		MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG,
+		0, NULL, NULL, on_request, srv,
+		MHD_OPTION_EXTERNAL_LOGGER, mhd_logger, NULL,
+		MHD_OPTION_LISTEN_SOCKET, (MHD_socket)srv->listen_fd,
+		MHD_OPTION_THREAD_POOL_SIZE, (unsigned)cfg->http_threads,
+		MHD_OPTION_CONNECTION_TIMEOUT, timeout_s,
+		MHD_OPTION_CONNECTION_LIMIT, (unsigned)cfg->http_max_connections,
+		MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
+		MHD_OPTION_END);
+	if (!srv->mhd) {
+		err_set(err, 0, "http", "", "could not start the HTTP server");
+		close(srv->listen_fd);
+		free(srv);
+		return -1;
+	}
+	*out = srv;
+	return 0;
+}
+
+int http_port(const struct http_server *srv)
+{
+	return srv->port;
+}
+
+void http_stop(struct http_server *srv, int64_t wait_ms)
+{
+	if (!srv)
+		return;
+	MHD_socket fd = MHD_quiesce_daemon(srv->mhd);
+	if (fd != MHD_INVALID_SOCKET)
+		close(fd);
+	int64_t until = util_now_ms() + wait_ms;
+	while (atomic_load(&srv->in_progress) > 0 && util_now_ms() < until) {
+		struct timespec ts = { 0, 20 * 1000000 };
+		nanosleep(&ts, NULL);
+	}
+	int left = atomic_load(&srv->in_progress);
+	if (left > 0)
+		log_warn("http: stopping with %d request(s) still running", left);
+	MHD_stop_daemon(srv->mhd);
+	free(srv);
+}

@@ -1,0 +1,462 @@
+/* main: scicastd's command line, start-up and shutdown. Start-up checks
+ * everything it can before it serves (configuration, catalogues,
+ * database and schema, the listen port) and stops with one clear line if
+ * something is wrong. Signals are blocked in every thread and taken by the
+ * main thread with sigtimedwait, so no code runs in a signal handler. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "app.h"
+#include "catalog.h"
+#include "channels.h"
+#include "config.h"
+#include "http.h"
+#include "log.h"
+#include "metrics.h"
+#include "regions.h"
+#include "sdnotify.h"
+#include "store.h"
+#include "util.h"
+#include "version.h"
+
+#define EXIT_USAGE 2
+#define DEFAULT_CONFIG "/etc/scicast/scicast.conf"
+
+struct cmd {
+	const char *name;
+	const char *usage;
+	const char *help;
+	int (*exec)(const char *config_path, int argc, char **argv);
+};
+
+static int cmd_run(const char *config_path, int argc, char **argv);
+static int cmd_check_config(const char *config_path, int argc, char **argv);
+static int cmd_import_regions(const char *config_path, int argc, char **argv);
+static int cmd_config_doc(const char *config_path, int argc, char **argv);
+static int cmd_routes(const char *config_path, int argc, char **argv);
+
+static const struct cmd commands[] = {
+	{ "run", "run", "serve the API and send alerts (the default)", cmd_run },
+	{ "check-config", "check-config",
+	  "check the configuration, the catalogues and the database, then "
+	  "exit", cmd_check_config },
+	{ "import-regions", "import-regions FILE",
+	  "import a region CSV (code,name,level,parent_code) into the "
+	  "database, all or nothing", cmd_import_regions },
+	{ "config-doc", "config-doc",
+	  "print the reference of every configuration key (markdown)",
+	  cmd_config_doc },
+	{ "routes", "routes", "print the API routes and their roles (markdown)",
+	  cmd_routes },
+};
+#define N_COMMANDS (sizeof commands / sizeof commands[0])
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"Usage: scicastd [-c FILE] [COMMAND [ARGS]]\n"
+		"\n"
+		"scicast daemon: keeps the emergency science resource library "
+		"and pushes\ntiered emergency notices over MQTT and webhooks.\n"
+		"\nCommands:\n");
+	for (size_t i = 0; i < N_COMMANDS; i++)
+		fprintf(out, "  %-22s %s\n", commands[i].usage, commands[i].help);
+	fprintf(out,
+		"\nOptions:\n"
+		"  -c, --config FILE      configuration file (default: "
+		"$SCICAST_CONFIG, else\n"
+		"                         " DEFAULT_CONFIG " if it exists, "
+		"else built-in defaults)\n"
+		"      --check-config     same as the check-config command\n"
+		"  -h, --help             this help\n"
+		"  -V, --version          print the version\n"
+		"\nEvery key can also be set by SCICAST_<SECTION>_<KEY> "
+		"(e.g. SCICAST_HTTP_LISTEN=127.0.0.1:8080).\n"
+		"Exit status: 0 ok, 1 runtime failure, 2 usage or "
+		"configuration error.\n");
+}
+
+/* Picks the configuration file: -c, $SCICAST_CONFIG, the default path if
+ * it exists, or none (built-in defaults and the environment). */
+static const char *config_choose(const char *given)
+{
+	if (given)
+		return given;
+	const char *env = getenv("SCICAST_CONFIG");
+	if (env && *env)
+		return env;
+	struct stat sb;
+	if (stat(DEFAULT_CONFIG, &sb) == 0)
+		return DEFAULT_CONFIG;
+	return NULL;
+}
+
+static int load_config(const char *path, struct config *cfg)
+{
+	struct err err;
+	err_clear(&err);
+	if (config_load(cfg, path, &err) < 0) {
+		log_error("%s", err.message);
+		config_free(cfg);
+		return -1;
+	}
+	log_set_level((enum log_level)cfg->log_level);
+	return 0;
+}
+
+/* Resolves the relative paths of the config against its directory. */
+static int resolve_paths(struct config *cfg)
+{
+	char **paths[] = { &cfg->share_dir, &cfg->store_path, &cfg->mqtt_tls_ca,
+			   &cfg->mqtt_tls_cert, &cfg->mqtt_tls_key };
+	for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++) {
+		if (!**paths[i])
+			continue;
+		char *abs = config_resolve_path(cfg, *paths[i]);
+		if (!abs)
+			return -1;
+		free(*paths[i]);
+		*paths[i] = abs;
+	}
+	return 0;
+}
+
+static int load_catalog(const struct config *cfg)
+{
+	char dir[1100];
+	struct err err;
+	snprintf(dir, sizeof dir, "%s/data", cfg->share_dir);
+	if (catalog_load(dir, &err) < 0) {
+		log_error("%s (is [paths] share right? it is %s)", err.message,
+			  cfg->share_dir);
+		return -1;
+	}
+	return 0;
+}
+
+static int open_store(const struct config *cfg, struct store **out)
+{
+	struct err err;
+	if (store_open(cfg->store_path, cfg->store_busy_timeout_ms, out,
+		       &err) < 0) {
+		log_error("%s", err.message);
+		return -1;
+	}
+	if (store_migrate(*out, &err) < 0) {
+		log_error("database %s: %s", cfg->store_path, err.message);
+		store_close(*out);
+		*out = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+/* Everything a run or a check needs before it can serve. */
+static int prepare(const char *config_path, struct config *cfg,
+		   struct store **store)
+{
+	if (load_config(config_path, cfg) < 0)
+		return EXIT_USAGE;
+	if (resolve_paths(cfg) < 0) {
+		log_error("out of memory");
+		config_free(cfg);
+		return EXIT_FAILURE;
+	}
+	util_set_local_offset(cfg->tz_offset_min);
+	if (load_catalog(cfg) < 0) {
+		config_free(cfg);
+		return EXIT_USAGE;
+	}
+	if (open_store(cfg, store) < 0) {
+		config_free(cfg);
+		return EXIT_FAILURE;
+	}
+	return 0;
+}
+
+static int cmd_check_config(const char *config_path, int argc, char **argv)
+{
+	struct config cfg;
+	struct store *store = NULL;
+	(void)argv;
+	if (argc > 1) {
+		fprintf(stderr, "scicastd: check-config takes no arguments\n");
+		return EXIT_USAGE;
+	}
+	int rc = prepare(config_path, &cfg, &store);
+	if (rc)
+		return rc;
+	printf("configuration OK (%s; database %s, schema %d)\n",
+	       config_path ? config_path : "built-in defaults", cfg.store_path,
+	       store_schema_version(store));
+	store_close(store);
+	config_free(&cfg);
+	return 0;
+}
+
+static int read_file(const char *path, char **data, size_t *len)
+{
+	FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
+	if (!f) {
+		log_error("%s: %s", path, strerror(errno));
+		return -1;
+	}
+	struct buf b = BUF_INIT;
+	char chunk[65536];
+	size_t n;
+	while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
+		if (buf_append(&b, chunk, n) < 0) {
+			log_error("%s: out of memory", path);
+			buf_free(&b);
+			if (f != stdin)
+				fclose(f);
+			return -1;
+		}
+	bool failed = ferror(f);
+	if (f != stdin)
+		fclose(f);
+	if (failed) {
+		log_error("%s: read error", path);
+		buf_free(&b);
+		return -1;
+	}
+	*len = b.len;
+	*data = buf_steal(&b);
+	return 0;
+}
+
+static int cmd_import_regions(const char *config_path, int argc, char **argv)
+{
+	if (argc != 2) {
+		fprintf(stderr, "usage: scicastd [-c FILE] import-regions FILE\n");
+		return EXIT_USAGE;
+	}
+	struct config cfg;
+	struct store *store = NULL;
+	int rc = prepare(config_path, &cfg, &store);
+	if (rc)
+		return rc;
+	char *data = NULL;
+	size_t len = 0;
+	struct regions_import_result res = { 0 };
+	struct err err;
+	rc = EXIT_FAILURE;
+	if (read_file(argv[1], &data, &len) < 0)
+		goto done;
+	if (regions_import_csv(store, data, len, cfg.channels_auto_mqtt, &res,
+			       &err) < 0) {
+		fprintf(stderr, "scicastd: %s: %s\n", argv[1], err.message);
+		size_t i;
+		json_t *e;
+		json_array_foreach(res.errors, i, e) {
+			json_t *line = json_object_get(e, "line");
+			const char *msg =
+				json_string_value(json_object_get(e, "message"));
+			if (json_is_integer(line))
+				fprintf(stderr, "%s: line %lld: %s\n", argv[1],
+					(long long)json_integer_value(line), msg);
+			else
+				fprintf(stderr, "%s: %s\n", argv[1], msg);
+		}
+		goto done;
+	}
+	printf("%s: %ld inserted, %ld updated, %ld unchanged\n", argv[1],
+	       res.inserted, res.updated, res.unchanged);
+	rc = 0;
+done:
+	json_decref(res.errors);
+	free(data);
+	store_close(store);
+	config_free(&cfg);
+	return rc;
+}
+
+static int cmd_config_doc(const char *config_path, int argc, char **argv)
+{
+	(void)config_path, (void)argc, (void)argv;
+	config_write_doc(stdout);
+	return 0;
+}
+
+static int cmd_routes(const char *config_path, int argc, char **argv)
+{
+	static const char *const roles[] = { "public", "viewer", "operator",
+					     "admin" };
+	(void)config_path, (void)argc, (void)argv;
+	printf("| method | path | role | what |\n|---|---|---|---|\n");
+	for (int i = 0; i < http_route_count; i++)
+		printf("| %s | `%s` | %s | %s |\n", http_routes[i].method,
+		       http_routes[i].pattern, roles[http_routes[i].role],
+		       http_routes[i].summary);
+	return 0;
+}
+
+/* ---- run ---- */
+
+static void app_public_url(struct app *app, int port)
+{
+	const struct config *cfg = app->cfg;
+	if (cfg->http_public_url[0]) {
+		snprintf(app->public_url, sizeof app->public_url, "%s",
+			 cfg->http_public_url);
+		size_t n = strlen(app->public_url);
+		while (n && app->public_url[n - 1] == '/')
+			app->public_url[--n] = '\0';
+		return;
+	}
+	const char *host = cfg->http_host;
+	bool any = !host[0] || strcmp(host, "0.0.0.0") == 0 ||
+		   strcmp(host, "::") == 0;
+	bool v6 = strchr(host, ':') != NULL;
+	snprintf(app->public_url, sizeof app->public_url, "http://%s%s%s:%d",
+		 v6 ? "[" : "", any ? "127.0.0.1" : host, v6 ? "]" : "", port);
+}
+
+static void reload(struct app *app, const char *config_path)
+{
+	struct config fresh;
+	struct err err;
+	if (config_load(&fresh, config_path, &err) < 0) {
+		log_error("reload refused, keeping the running configuration: %s",
+			  err.message);
+		return;
+	}
+	log_set_level((enum log_level)fresh.log_level);
+	app->cfg->log_level = fresh.log_level;
+	log_info("reloaded %s: log level %s", config_path ? config_path
+							 : "defaults",
+		 log_level_name((enum log_level)fresh.log_level));
+	config_free(&fresh);
+}
+
+static int cmd_run(const char *config_path, int argc, char **argv)
+{
+	struct config cfg;
+	struct store *store = NULL;
+	struct http_server *http = NULL;
+	struct app app = { .cfg = &cfg };
+	struct err err;
+	sigset_t set;
+	(void)argv;
+	if (argc > 1) {
+		fprintf(stderr, "scicastd: run takes no arguments\n");
+		return EXIT_USAGE;
+	}
+	int rc = prepare(config_path, &cfg, &store);
+	if (rc)
+		return rc;
+	rc = EXIT_FAILURE;
+	app.started_ms = util_now_ms();
+	snprintf(app.web_root, sizeof app.web_root, "%s/web", cfg.share_dir);
+
+	if (cfg.channels_auto_mqtt && channels_ensure_auto(store, &err) < 0) {
+		log_error("creating default channels: %s", err.message);
+		goto done;
+	}
+	if (metrics_init(http_route_count) < 0 ||
+	    store_thread_setup(cfg.store_path, cfg.store_busy_timeout_ms) < 0) {
+		log_error("out of memory");
+		goto done;
+	}
+
+	/* Block the signals before any thread exists, so every thread
+	 * inherits the mask and only sigtimedwait below receives them. */
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	if (http_start(&app, &http, &err) < 0) {
+		log_error("%s", err.message);
+		goto done;
+	}
+	app_public_url(&app, http_port(http));
+	log_info("scicastd %s: database %s (schema %d), API %s/api/v1/",
+		 SCICAST_VERSION, cfg.store_path, store_schema_version(store),
+		 app.public_url);
+	log_info("listening on %s:%d", cfg.http_host, http_port(http));
+	sdnotify("READY=1");
+
+	for (;;) {
+		struct timespec tick = { 1, 0 };
+		siginfo_t info;
+		int sig = sigtimedwait(&set, &info, &tick);
+		if (sig == SIGTERM || sig == SIGINT) {
+			log_info("%s: stopping", sig == SIGTERM ? "SIGTERM"
+								: "SIGINT");
+			break;
+		}
+		if (sig == SIGHUP)
+			reload(&app, config_path);
+	}
+	sdnotify("STOPPING=1");
+	atomic_store(&app.stopping, true);
+	rc = 0;
+done:
+	http_stop(http, 10000);
+	store_close(store);
+	store_thread_teardown();
+	metrics_free();
+	config_free(&cfg);
+	if (rc == 0)
+		log_info("stopped");
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "check-config", no_argument, NULL, 'C' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *config = NULL;
+	bool check = false;
+	int c;
+	/* '+': stop at the first non-option, the command's own arguments
+	 * follow it */
+	while ((c = getopt_long(argc, argv, "+c:hV", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			config = optarg;
+			break;
+		case 'C':
+			check = true;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		case 'V':
+			printf("scicastd %s\n", SCICAST_VERSION);
+			return 0;
+		default:
+			usage(stderr);
+			return EXIT_USAGE;
+		}
+	}
+	const char *path = config_choose(config);
+	if (check)
+		return cmd_check_config(path, 1, argv);
+	const char *name = optind < argc ? argv[optind] : "run";
+	for (size_t i = 0; i < N_COMMANDS; i++)
+		if (strcmp(commands[i].name, name) == 0)
+			return commands[i].exec(path,
+						optind < argc ? argc - optind : 1,
+						optind < argc ? argv + optind
+							      : argv);
+	fprintf(stderr, "scicastd: unknown command \"%s\" (see scicastd "
+		"--help)\n", name);
+	return EXIT_USAGE;
+}

@@ -1,0 +1,139 @@
+/* migrations: the database schema as numbered steps. A step is never
+ * edited once released; a change is a new step. store_migrate() applies
+ * the missing ones in order, each in its own transaction, and records
+ * them in schema_migrations. */
+#include "store.h"
+
+#include <stdio.h>
+
+#include "log.h"
+#include "util.h"
+
+struct migration {
+	int version;
+	const char *name;
+	const char *sql;
+};
+
+static const struct migration migrations[] = {
+	{ 1, "regions and channels",
+	  /* path: the codes from the root down to the region joined by '/',
+	   * so a subtree is one index range (path > p||'/' AND path <
+	   * p||'0', '0' being the byte after '/'). */
+	  "CREATE TABLE regions ("
+	  " code TEXT PRIMARY KEY CHECK (length(code) = 12),"
+	  " name TEXT NOT NULL,"
+	  " level INTEGER NOT NULL CHECK (level BETWEEN 1 AND 5),"
+	  " parent_code TEXT REFERENCES regions(code)"
+	  "   DEFERRABLE INITIALLY DEFERRED,"
+	  " path TEXT NOT NULL DEFAULT '',"
+	  " updated_at INTEGER NOT NULL"
+	  ") WITHOUT ROWID;"
+	  "CREATE INDEX regions_parent ON regions(parent_code);"
+	  "CREATE INDEX regions_path ON regions(path);"
+	  "CREATE INDEX regions_level ON regions(level, code);"
+	  "CREATE TABLE channels ("
+	  " id INTEGER PRIMARY KEY,"
+	  " region_code TEXT NOT NULL REFERENCES regions(code),"
+	  " kind TEXT NOT NULL CHECK (kind IN ('mqtt', 'webhook')),"
+	  " name TEXT NOT NULL DEFAULT '',"
+	  /* NULL target on an MQTT channel: the region's default topic, so
+	   * a change of [mqtt] alert_prefix moves every default channel. */
+	  " target TEXT,"
+	  " secret TEXT,"
+	  " locale TEXT NOT NULL DEFAULT 'zh-CN',"
+	  " audience TEXT NOT NULL DEFAULT 'general',"
+	  " role TEXT NOT NULL DEFAULT 'notify'"
+	  "   CHECK (role IN ('notify', 'escalation')),"
+	  " enabled INTEGER NOT NULL DEFAULT 1,"
+	  " auto INTEGER NOT NULL DEFAULT 0,"
+	  " headers TEXT,"
+	  " timeout_ms INTEGER,"
+	  " max_concurrency INTEGER,"
+	  " disabled_reason TEXT,"
+	  " created_at INTEGER NOT NULL,"
+	  " updated_at INTEGER NOT NULL"
+	  ");"
+	  "CREATE INDEX channels_region ON channels(region_code, kind);"
+	  "CREATE UNIQUE INDEX channels_auto ON channels(region_code)"
+	  " WHERE auto = 1;"
+	  "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);" },
+};
+
+#define N_MIGRATIONS (int)(sizeof migrations / sizeof migrations[0])
+
+int store_schema_latest(void)
+{
+	return migrations[N_MIGRATIONS - 1].version;
+}
+
+int store_schema_version(struct store *s)
+{
+	sqlite3_stmt *st = NULL;
+	int v = 0;
+	if (sqlite3_prepare_v2(store_db(s),
+			       "SELECT coalesce(max(version), 0) FROM "
+			       "schema_migrations", -1, &st, NULL) != SQLITE_OK)
+		return 0; /* no table yet: an empty database */
+	if (sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	return v;
+}
+
+static int apply(struct store *s, const struct migration *m, struct err *err)
+{
+	sqlite3_stmt *st = NULL;
+	if (store_begin(s, err) < 0)
+		return -1;
+	if (store_exec(s, m->sql, err) < 0)
+		goto fail;
+	if (sqlite3_prepare_v2(store_db(s),
+			       "INSERT INTO schema_migrations(version, name, "
+			       "applied_at) VALUES (?, ?, ?)", -1, &st,
+			       NULL) != SQLITE_OK) {
+		store_fail(s, err, "recording a migration");
+		goto fail;
+	}
+	sqlite3_bind_int(st, 1, m->version);
+	sqlite3_bind_text(st, 2, m->name, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, util_now_ms());
+	if (sqlite3_step(st) != SQLITE_DONE) {
+		store_fail(s, err, "recording a migration");
+		goto fail;
+	}
+	sqlite3_finalize(st);
+	st = NULL;
+	if (store_commit(s, err) < 0)
+		return -1;
+	log_info("database: applied migration %d (%s)", m->version, m->name);
+	return 0;
+fail:
+	sqlite3_finalize(st);
+	err_prefix(err, "migration %d (%s): ", m->version, m->name);
+	store_rollback(s);
+	return -1;
+}
+
+int store_migrate(struct store *s, struct err *err)
+{
+	if (store_exec(s,
+		       "CREATE TABLE IF NOT EXISTS schema_migrations ("
+		       " version INTEGER PRIMARY KEY, name TEXT NOT NULL,"
+		       " applied_at INTEGER NOT NULL)", err) < 0)
+		return -1;
+	int have = store_schema_version(s);
+	int latest = store_schema_latest();
+	if (have > latest) {
+		err_set(err, 0, "store", "",
+			"the database has schema version %d, newer than this "
+			"scicastd knows (%d): run a newer scicastd or restore a "
+			"backup", have, latest);
+		return -1;
+	}
+	for (int i = 0; i < N_MIGRATIONS; i++)
+		if (migrations[i].version > have &&
+		    apply(s, &migrations[i], err) < 0)
+			return -1;
+	return 0;
+}

@@ -1,0 +1,33 @@
+/* routes: every URL scicastd answers, in one table, with the role a caller
+ * will need. docs/api.md lists the same table (`scicastd routes` prints
+ * it), so access control and documentation come from one place. */
+#include "api.h"
+
+const struct route http_routes[] = {
+	{ "GET", "/healthz", ROLE_PUBLIC, api_healthz, 0,
+	  "Liveness and database check" },
+	{ "GET", "/metrics", ROLE_PUBLIC, api_metrics, 0,
+	  "Prometheus metrics" },
+	{ "GET", "/api/v1/version", ROLE_PUBLIC, api_version, 0,
+	  "Version and schema of the daemon" },
+
+	{ "GET", "/api/v1/regions", ROLE_VIEWER, api_regions_list, 0,
+	  "List regions (?parent=&level=&q=&limit=&offset=)" },
+	{ "GET", "/api/v1/regions/{code}", ROLE_VIEWER, api_regions_get, 0,
+	  "One region with its ancestors, children and counts" },
+	{ "POST", "/api/v1/regions/import", ROLE_ADMIN, api_regions_import,
+	  ROUTE_BIG_BODY, "Import regions from CSV (all or nothing)" },
+
+	{ "GET", "/api/v1/channels", ROLE_VIEWER, api_channels_list, 0,
+	  "List channels (?region=&kind=&enabled=&limit=&offset=)" },
+	{ "POST", "/api/v1/channels", ROLE_ADMIN, api_channels_create, 0,
+	  "Create a channel" },
+	{ "GET", "/api/v1/channels/{id}", ROLE_VIEWER, api_channels_get, 0,
+	  "One channel" },
+	{ "PATCH", "/api/v1/channels/{id}", ROLE_ADMIN, api_channels_update, 0,
+	  "Change a channel" },
+	{ "DELETE", "/api/v1/channels/{id}", ROLE_ADMIN, api_channels_delete,
+	  0, "Delete a channel" },
+};
+
+const int http_route_count = sizeof http_routes / sizeof http_routes[0];

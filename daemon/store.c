@@ -1,0 +1,330 @@
+/* store: the SQLite connection wrapper. It owns the pragmas every
+ * connection needs, a cache of prepared statements (keyed by the address
+ * of the SQL literal, so a hot path never re-parses SQL), transactions,
+ * and the mapping of SQLite errors to what the API reports (a full disk
+ * is 507, a lock held too long is 503). */
+#define _GNU_SOURCE
+#include "store.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "log.h"
+
+#define STMT_CACHE_SLOTS 512 /* a power of two, well above our SQL count */
+
+struct stmt_slot {
+	const char *sql;
+	sqlite3_stmt *st;
+};
+
+struct store {
+	sqlite3 *db;
+	struct stmt_slot cache[STMT_CACHE_SLOTS];
+	bool in_tx;
+};
+
+sqlite3 *store_db(struct store *s)
+{
+	return s->db;
+}
+
+int store_fail(struct store *s, struct err *err, const char *what)
+{
+	int code = s && s->db ? sqlite3_extended_errcode(s->db) : SQLITE_ERROR;
+	const char *msg = s && s->db ? sqlite3_errmsg(s->db) : "no connection";
+	switch (code & 0xff) {
+	case SQLITE_FULL:
+		err_set(err, 507, "storage_full", "",
+			"%s: the database is full (%s); free disk space and "
+			"try again", what, msg);
+		break;
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED:
+		err_set(err, 503, "busy", "",
+			"%s: the database is busy (%s); try again", what, msg);
+		break;
+	case SQLITE_IOERR:
+		err_set(err, 503, "io_error", "", "%s: disk I/O error (%s)",
+			what, msg);
+		break;
+	default:
+		err_set(err, 500, "internal", "", "%s: %s", what, msg);
+	}
+	return -1;
+}
+
+/* sqlite's "unable to open database file" does not say why; the
+ * directory is the usual reason, so look at it ourselves. */
+static void explain_open_failure(const char *path, struct err *err,
+				 const char *sqlite_msg)
+{
+	char *dir = strdup(path);
+	if (dir) {
+		char *slash = strrchr(dir, '/');
+		if (slash && slash != dir)
+			*slash = '\0';
+		else if (slash)
+			slash[1] = '\0';
+		else {
+			free(dir);
+			dir = strdup(".");
+		}
+	}
+	struct stat sb;
+	if (dir && stat(dir, &sb) != 0)
+		err_set(err, 0, "store", "", "cannot open database %s: "
+			"directory %s: %s", path, dir, strerror(errno));
+	else if (dir && access(dir, W_OK) != 0)
+		err_set(err, 0, "store", "", "cannot open database %s: "
+			"directory %s is not writable", path, dir);
+	else
+		err_set(err, 0, "store", "", "cannot open database %s: %s",
+			path, sqlite_msg);
+	free(dir);
+}
+
+int store_open(const char *path, int64_t busy_timeout_ms, struct store **out,
+	       struct err *err)
+{
+	struct store *s = calloc(1, sizeof *s);
+	if (!s) {
+		err_oom(err);
+		return -1;
+	}
+	int rc = sqlite3_open_v2(path, &s->db,
+				 SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+					 SQLITE_OPEN_NOMUTEX,
+				 NULL);
+	if (rc != SQLITE_OK) {
+		explain_open_failure(path, err,
+				     s->db ? sqlite3_errmsg(s->db)
+					   : sqlite3_errstr(rc));
+		goto fail;
+	}
+	sqlite3_extended_result_codes(s->db, 1);
+	if (sqlite3_busy_timeout(s->db, (int)busy_timeout_ms) != SQLITE_OK) {
+		store_fail(s, err, "busy timeout");
+		goto fail;
+	}
+	/* journal_mode returns a row; run it through a statement so a
+	 * database that cannot switch to WAL is reported, not ignored. */
+	sqlite3_stmt *st = NULL;
+	if (sqlite3_prepare_v2(s->db, "PRAGMA journal_mode=WAL", -1, &st,
+			       NULL) != SQLITE_OK) {
+		explain_open_failure(path, err, sqlite3_errmsg(s->db));
+		goto fail;
+	}
+	rc = sqlite3_step(st);
+	const char *mode = rc == SQLITE_ROW
+				   ? (const char *)sqlite3_column_text(st, 0)
+				   : NULL;
+	bool wal = mode && strcmp(mode, "wal") == 0;
+	sqlite3_finalize(st);
+	if (!wal) {
+		if (rc == SQLITE_ROW)
+			err_set(err, 0, "store", "",
+				"cannot open database %s: WAL mode refused",
+				path);
+		else
+			explain_open_failure(path, err, sqlite3_errmsg(s->db));
+		goto fail;
+	}
+	if (store_exec(s, "PRAGMA foreign_keys=ON", err) < 0 ||
+	    store_exec(s, "PRAGMA synchronous=NORMAL", err) < 0)
+		goto fail;
+	*out = s;
+	return 0;
+fail:
+	store_close(s);
+	return -1;
+}
+
+void store_close(struct store *s)
+{
+	if (!s)
+		return;
+	for (int i = 0; i < STMT_CACHE_SLOTS; i++)
+		if (s->cache[i].st)
+			sqlite3_finalize(s->cache[i].st);
+	if (s->db && sqlite3_close(s->db) != SQLITE_OK)
+		log_warn("closing the database: %s", sqlite3_errmsg(s->db));
+	free(s);
+}
+
+sqlite3_stmt *store_stmt(struct store *s, const char *sql, struct err *err)
+{
+	uintptr_t h = (uintptr_t)sql;
+	h ^= h >> 17;
+	h *= 0x9E3779B97F4A7C15ULL;
+	size_t i = (size_t)(h >> 7) & (STMT_CACHE_SLOTS - 1);
+	for (size_t n = 0; n < STMT_CACHE_SLOTS; n++) {
+		struct stmt_slot *slot = &s->cache[(i + n) & (STMT_CACHE_SLOTS - 1)];
+		if (slot->sql == sql) {
+			sqlite3_reset(slot->st);
+			sqlite3_clear_bindings(slot->st);
+			return slot->st;
+		}
+		if (!slot->sql) {
+			if (sqlite3_prepare_v3(s->db, sql, -1,
+					       SQLITE_PREPARE_PERSISTENT,
+					       &slot->st, NULL) != SQLITE_OK) {
+				store_fail(s, err, "preparing a statement");
+				log_error("prepare failed: %s: %s",
+					  sqlite3_errmsg(s->db), sql);
+				slot->st = NULL;
+				return NULL;
+			}
+			slot->sql = sql;
+			return slot->st;
+		}
+	}
+	err_internal(err, "statement cache full");
+	return NULL;
+}
+
+int store_exec(struct store *s, const char *sql, struct err *err)
+{
+	char *msg = NULL;
+	if (sqlite3_exec(s->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+		store_fail(s, err, "executing SQL");
+		if (msg)
+			log_debug("sql failed: %s", msg);
+		sqlite3_free(msg);
+		return -1;
+	}
+	return 0;
+}
+
+int store_begin(struct store *s, struct err *err)
+{
+	if (store_exec(s, "BEGIN IMMEDIATE", err) < 0)
+		return -1;
+	s->in_tx = true;
+	return 0;
+}
+
+int store_commit(struct store *s, struct err *err)
+{
+	if (store_exec(s, "COMMIT", err) < 0) {
+		store_rollback(s);
+		return -1;
+	}
+	s->in_tx = false;
+	return 0;
+}
+
+void store_rollback(struct store *s)
+{
+	if (!sqlite3_get_autocommit(s->db)) {
+		char *msg = NULL;
+		if (sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, &msg) != SQLITE_OK)
+			log_error("rollback failed: %s", msg ? msg : "?");
+		sqlite3_free(msg);
+	}
+	s->in_tx = false;
+}
+
+bool store_in_transaction(struct store *s)
+{
+	return !sqlite3_get_autocommit(s->db);
+}
+
+int store_ping(struct store *s, struct err *err)
+{
+	static const char sql[] = "SELECT count(*) FROM schema_migrations";
+	sqlite3_stmt *st = store_stmt(s, sql, err);
+	if (!st)
+		return -1;
+	int rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	if (rc != SQLITE_ROW)
+		return store_fail(s, err, "database check");
+	return 0;
+}
+
+int store_bind_text(sqlite3_stmt *st, int i, const char *text)
+{
+	if (!text)
+		return sqlite3_bind_null(st, i);
+	return sqlite3_bind_text(st, i, text, -1, SQLITE_TRANSIENT);
+}
+
+int store_bind_textn(sqlite3_stmt *st, int i, const char *text, size_t len)
+{
+	if (!text)
+		return sqlite3_bind_null(st, i);
+	return sqlite3_bind_text64(st, i, text, len, SQLITE_TRANSIENT,
+				   SQLITE_UTF8);
+}
+
+const char *store_col_text(sqlite3_stmt *st, int i)
+{
+	const unsigned char *t = sqlite3_column_text(st, i);
+	return t ? (const char *)t : "";
+}
+
+/* ---- one connection per thread ---- */
+
+static pthread_key_t thread_key;
+static pthread_once_t thread_key_once = PTHREAD_ONCE_INIT;
+static char *thread_db_path;
+static int64_t thread_busy_ms;
+
+static void thread_store_destroy(void *p)
+{
+	store_close(p);
+}
+
+static void thread_key_create(void)
+{
+	if (pthread_key_create(&thread_key, thread_store_destroy) != 0)
+		log_error("pthread_key_create failed");
+}
+
+int store_thread_setup(const char *path, int64_t busy_timeout_ms)
+{
+	pthread_once(&thread_key_once, thread_key_create);
+	free(thread_db_path);
+	thread_db_path = strdup(path);
+	thread_busy_ms = busy_timeout_ms;
+	return thread_db_path ? 0 : -1;
+}
+
+struct store *store_for_thread(struct err *err)
+{
+	struct store *s = pthread_getspecific(thread_key);
+	if (s)
+		return s;
+	if (!thread_db_path) {
+		err_internal(err, "no database configured for this thread");
+		return NULL;
+	}
+	if (store_open(thread_db_path, thread_busy_ms, &s, err) < 0) {
+		err->status = 503;
+		return NULL;
+	}
+	if (pthread_setspecific(thread_key, s) != 0) {
+		store_close(s);
+		err_internal(err, "pthread_setspecific failed");
+		return NULL;
+	}
+	return s;
+}
+
+/* For a thread that ends on its own path (the main thread), close now. */
+void store_thread_teardown(void)
+{
+	struct store *s = pthread_getspecific(thread_key);
+	if (s) {
+		pthread_setspecific(thread_key, NULL);
+		store_close(s);
+	}
+	free(thread_db_path);
+	thread_db_path = NULL;
+}

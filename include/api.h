@@ -1,0 +1,28 @@
+/* api: the handlers behind the routes table (routes.c), one file per
+ * resource (api_regions.c, api_channels.c, api_system.c, …). */
+#ifndef SCICAST_API_H
+#define SCICAST_API_H
+
+#include "http.h"
+
+#define API_HANDLER(name) \
+	int name(struct http_req *req, struct http_res *res, struct err *err)
+
+API_HANDLER(api_healthz);
+API_HANDLER(api_metrics);
+API_HANDLER(api_version);
+
+API_HANDLER(api_regions_list);
+API_HANDLER(api_regions_get);
+API_HANDLER(api_regions_import);
+
+API_HANDLER(api_channels_list);
+API_HANDLER(api_channels_create);
+API_HANDLER(api_channels_get);
+API_HANDLER(api_channels_update);
+API_HANDLER(api_channels_delete);
+
+/* Shared by handlers: the {id} path parameter as a positive integer. */
+int api_param_id(struct http_req *req, int i, int64_t *out, struct err *err);
+
+#endif

@@ -1,0 +1,29 @@
+/* metrics: counters and histograms for /metrics (Prometheus text format).
+ * Every value is an atomic, so any thread may count without a lock. */
+#ifndef SCICAST_METRICS_H
+#define SCICAST_METRICS_H
+
+#include <stdint.h>
+
+#include "buf.h"
+
+enum metric_counter {
+	M_HTTP_BODY_TOO_LARGE,
+	M_HTTP_BAD_JSON,
+	M_COUNTER_COUNT
+};
+
+enum metric_gauge {
+	M_GAUGE_DUMMY,
+	M_GAUGE_COUNT
+};
+
+int metrics_init(int nroutes);
+void metrics_free(void);
+/* route -1: no route matched. */
+void metrics_http_observe(int route, int status, int64_t duration_us);
+void metrics_add(enum metric_counter c, uint64_t n);
+void metrics_gauge_set(enum metric_gauge g, int64_t v);
+int metrics_render(struct buf *out);
+
+#endif

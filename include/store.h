@@ -1,0 +1,65 @@
+/* store: one SQLite connection and its prepared-statement cache.
+ * A connection belongs to one thread. The HTTP worker threads get theirs
+ * from store_for_thread(), opened on first use and closed when the thread
+ * ends; the senders and the main thread open their own. */
+#ifndef SCICAST_STORE_H
+#define SCICAST_STORE_H
+
+#include <sqlite3.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "err.h"
+
+struct store;
+
+/* Opens (creating if needed) the database: WAL, foreign keys on, the
+ * busy timeout. Does not migrate. */
+int store_open(const char *path, int64_t busy_timeout_ms, struct store **out,
+	       struct err *err);
+void store_close(struct store *s);
+sqlite3 *store_db(struct store *s);
+
+/* Applies the numbered migrations that are missing, each in its own
+ * transaction; refuses a database newer than this binary. */
+int store_migrate(struct store *s, struct err *err);
+/* The schema version of the database, and the newest this binary knows. */
+int store_schema_version(struct store *s);
+int store_schema_latest(void);
+
+/* A prepared statement for sql, reset and with its bindings cleared.
+ * sql must be a string literal (the cache is keyed by its address).
+ * Returns NULL with err filled. */
+sqlite3_stmt *store_stmt(struct store *s, const char *sql, struct err *err);
+
+/* Write transactions take the write lock at BEGIN (IMMEDIATE), so two
+ * writers wait for each other instead of failing half-way. */
+int store_begin(struct store *s, struct err *err);
+int store_commit(struct store *s, struct err *err);
+void store_rollback(struct store *s);
+bool store_in_transaction(struct store *s);
+
+/* Runs SQL without parameters or results (DDL, pragmas). */
+int store_exec(struct store *s, const char *sql, struct err *err);
+
+/* Fills err from the connection's last error: SQLITE_FULL becomes 507,
+ * SQLITE_BUSY/LOCKED 503, anything else 500. Returns -1. */
+int store_fail(struct store *s, struct err *err, const char *what);
+
+/* A quick read that proves the database answers (for /healthz). */
+int store_ping(struct store *s, struct err *err);
+
+/* The connection of the calling thread, opened on first use with what
+ * store_thread_setup() was given. */
+int store_thread_setup(const char *path, int64_t busy_timeout_ms);
+struct store *store_for_thread(struct err *err);
+void store_thread_teardown(void);
+
+/* Binding helpers: text may be NULL (binds NULL). */
+int store_bind_text(sqlite3_stmt *st, int i, const char *text);
+int store_bind_textn(sqlite3_stmt *st, int i, const char *text, size_t len);
+/* A column as a C string, "" for NULL. */
+const char *store_col_text(sqlite3_stmt *st, int i);
+
+#endif

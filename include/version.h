@@ -1,0 +1,4 @@
+#ifndef SCICAST_VERSION_H
+#define SCICAST_VERSION_H
+#define SCICAST_VERSION "0.1.0"
+#endif

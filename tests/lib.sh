@@ -1,0 +1,131 @@
+# Shared by the integration tests (POSIX sh). A test sources this file,
+# then uses:
+#   daemon_start [NAME]     start scicastd (sanitizer build) on a free port
+#                           with its own database; sets URL, DB, DLOG
+#   daemon_stop             SIGTERM and wait; returns its exit status
+#   api METHOD PATH [BODY]  sets STATUS and BODY (BODY "@file" sends a file)
+#   ok/fail/check/expect_eq TAP output
+# Everything a test starts is stopped by the EXIT trap.
+set -u
+
+TOP=${TEST_TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
+BUILD=${TEST_BUILD:-$TOP/build/asan}
+SHARED=${SCICAST_SHARED:-$TOP/../shared}
+OUT=${TEST_OUT:-$BUILD/test-output}
+SCICASTD=$BUILD/scicastd
+TESTNAME=$(basename "$0" .sh)
+T=$(mktemp -d "/tmp/scicast-$TESTNAME.XXXXXX")
+mkdir -p "$OUT"
+PIDS=""
+tap_n=0
+tap_failed=0
+
+cleanup() {
+	for p in $PIDS; do kill -9 "$p" 2>/dev/null; done
+	for f in "$T"/*.log; do
+		[ -f "$f" ] && cp "$f" "$OUT/$TESTNAME-$(basename "$f")"
+	done
+	rm -rf "$T"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+ok() { tap_n=$((tap_n + 1)); echo "ok $tap_n - $*"; }
+fail() {
+	tap_n=$((tap_n + 1)); tap_failed=$((tap_failed + 1))
+	echo "not ok $tap_n - $*"
+}
+skip() { tap_n=$((tap_n + 1)); echo "ok $tap_n # SKIP $*"; }
+diag() { echo "# $*"; }
+check() { # description command...
+	_d=$1; shift
+	if "$@"; then ok "$_d"; else fail "$_d"; fi
+}
+expect_eq() { # description got want
+	if [ "$2" = "$3" ]; then ok "$1"; else fail "$1"; diag "got:  $2"; diag "want: $3"; fi
+}
+expect_match() { # description text extended-regex
+	if printf '%s' "$2" | grep -qE -- "$3"; then ok "$1"; else
+		fail "$1"; diag "got:  $(printf '%s' "$2" | head -c 600)"; diag "want: /$3/"; fi
+}
+done_testing() { echo "1..$tap_n"; [ "$tap_failed" -eq 0 ]; }
+
+need() { # a test's prerequisite: stop clearly when it is missing
+	if [ ! -e "$1" ]; then
+		echo "# missing $1: $2"; echo "not ok 1 - prerequisite $1"; exit 1
+	fi
+}
+need "$SCICASTD" "build it with 'make test-build'"
+
+freeport() { "$BUILD/tools/freeport"; }
+
+# Waits until a command succeeds, up to $1 tenths of a second.
+wait_for() {
+	_n=$1; shift
+	while [ "$_n" -gt 0 ]; do
+		"$@" >/dev/null 2>&1 && return 0
+		sleep 0.1; _n=$((_n - 1))
+	done
+	return 1
+}
+
+DB=""
+URL=""
+DLOG=""
+DPID=""
+# daemon_start [NAME] — extra settings come from the environment
+# (SCICAST_* variables exported by the test).
+daemon_start() {
+	_name=${1:-scicastd}
+	DB=${DB:-$T/$_name.db}
+	HTTP_PORT=$(freeport)
+	URL="http://127.0.0.1:$HTTP_PORT"
+	DLOG="$T/$_name.log"
+	SCICAST_STORE_PATH="$DB" SCICAST_HTTP_LISTEN="127.0.0.1:$HTTP_PORT" \
+		"$SCICASTD" -c "$TOP/config/scicast.conf" run >> "$DLOG" 2>&1 &
+	DPID=$!
+	PIDS="$PIDS $DPID"
+	if ! wait_for 150 curl -sf "$URL/healthz"; then
+		echo "# scicastd did not come up; its log:"; sed 's/^/#   /' "$DLOG"
+		return 1
+	fi
+}
+
+daemon_stop() {
+	[ -n "$DPID" ] || return 0
+	kill -TERM "$DPID" 2>/dev/null
+	wait "$DPID"
+	_rc=$?
+	DPID=""
+	return $_rc
+}
+
+# The daemon's log must hold no sanitizer report.
+daemon_log_clean() {
+	! grep -qE 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:' "$DLOG"
+}
+
+STATUS=""
+BODY=""
+api() { # METHOD PATH [BODY|@FILE] [extra curl args...]
+	_m=$1; _p=$2; shift 2
+	_data=""
+	if [ $# -gt 0 ]; then _data=$1; shift; fi
+	if [ -n "$_data" ]; then
+		case "$_data" in
+		@*) STATUS=$(curl -s -o "$T/body" -w '%{http_code}' -X "$_m" \
+			--data-binary "$_data" -H 'Content-Type: application/json' "$@" "$URL$_p") ;;
+		*) printf '%s' "$_data" > "$T/req"
+		   STATUS=$(curl -s -o "$T/body" -w '%{http_code}' -X "$_m" \
+			--data-binary "@$T/req" -H 'Content-Type: application/json' "$@" "$URL$_p") ;;
+		esac
+	else
+		STATUS=$(curl -s -o "$T/body" -w '%{http_code}' -X "$_m" "$@" "$URL$_p")
+	fi
+	BODY=$(cat "$T/body" 2>/dev/null)
+}
+
+jqr() { printf '%s' "$BODY" | jq -r "$@"; }
+
+# A fingerprint of everything in a database, to prove it did not change.
+db_fingerprint() { sqlite3 "$1" .dump | grep -v '^INSERT INTO schema_migrations' | sha256sum | cut -c1-16; }
