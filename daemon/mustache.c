@@ -47,6 +47,12 @@
 /* Deep enough for any sensible template (the spec's recursive partial
  * needs two levels); shallow enough that runaway recursion stops fast. */
 #define PARTIAL_DEPTH_MAX 64
+/* Sections over lists nested in each other multiply: {{#l}} nested n deep
+ * over two items runs 2^n times. A notice is a few hundred bytes made in a
+ * few thousand steps, so a render past these bounds is a template that
+ * would stall a fan-out, and is refused. */
+#define RENDER_STEPS_MAX 2000000
+#define RENDER_OUTPUT_MAX (1u << 20)
 
 /* How much of a name or delimiter an error message quotes. */
 #define QUOTE_MAX 64
@@ -685,6 +691,8 @@ struct render {
 	size_t ncache, capcache;
 	struct buf indent; /* indentation of the standalone partials entered */
 	int depth;         /* partials entered */
+	size_t steps;
+	size_t out_start;
 };
 
 static int push_ctx(struct render *r, const json_t *v)
@@ -993,6 +1001,14 @@ static int run(struct render *r, const struct mustache_template *t)
 		const struct node *nd = &t->nodes[pc];
 		const json_t *v;
 		struct frame *f;
+		if (++r->steps > RENDER_STEPS_MAX ||
+		    r->out->len - r->out_start > RENDER_OUTPUT_MAX) {
+			set_error(r->err, nd->line, nd->column,
+				  "the template is too costly to render (over "
+				  "%d steps or %u bytes): check nested sections",
+				  RENDER_STEPS_MAX, RENDER_OUTPUT_MAX);
+			return -1;
+		}
 		switch (nd->kind) {
 		case NODE_TEXT:
 			if (append_text(r, t, nd) < 0)
@@ -1069,6 +1085,7 @@ int mustache_render(const struct mustache_template *t, const json_t *ctx,
 	r.err = err;
 	size_t out_len = out->len;
 	int rc = -1;
+	r.out_start = out_len;
 
 	if (!t) {
 		set_error(err, 0, 0, "no template");

@@ -544,6 +544,33 @@ static void test_nul_bytes(void **state)
 	}
 }
 
+/* Nested list sections multiply; a render past the budget is refused
+ * with the position of the tag where it stopped, never a hang. */
+static void test_render_budget(void **state)
+{
+	(void)state;
+	struct buf src = BUF_INIT;
+	for (int i = 0; i < 40; i++)
+		assert_int_equal(buf_append_str(&src, "{{#l}}"), 0);
+	assert_int_equal(buf_append_str(&src, "x"), 0);
+	for (int i = 0; i < 40; i++)
+		assert_int_equal(buf_append_str(&src, "{{/l}}"), 0);
+	struct mustache_template *t = NULL;
+	struct mustache_error err;
+	assert_int_equal(mustache_compile(src.data, src.len, &t, &err), 0);
+	json_t *ctx = json_loads("{\"l\": [1, 2]}", 0, NULL);
+	struct buf out = BUF_INIT;
+	assert_int_equal(mustache_render(t, ctx, MUSTACHE_ESCAPE_NONE, NULL,
+					 &out, &err), -1);
+	assert_non_null(strstr(err.message, "too costly"));
+	assert_true(err.line == 1 && err.column > 0);
+	assert_int_equal(out.len, 0);
+	json_decref(ctx);
+	mustache_free(t);
+	buf_free(&out);
+	buf_free(&src);
+}
+
 /* Random sources made of template pieces: a cheap stand-in for the fuzzer
  * that runs under the sanitizers with every build. Sources stay short and
  * lists small because nested sections over a list multiply (that is
@@ -630,6 +657,7 @@ int main(void)
 		cmocka_unit_test(test_deep_nesting),
 		cmocka_unit_test(test_nul_bytes),
 		cmocka_unit_test(test_random_sources),
+		cmocka_unit_test(test_render_budget),
 	};
 	int failed = cmocka_run_group_tests_name("mustache spec", spec,
 						 spec_setup, spec_teardown);
