@@ -35,7 +35,7 @@ ASAN_OBJS := $(LIB_SRCS:daemon/%.c=$(ASAN)/obj/%.o)
 Q := $(if $(V),,@)
 
 .PHONY: all deps run test unit integration install clean check-pkgs docs
-all: build/scicastd
+all: build/scicastd build/scicast
 
 check-pkgs:
 	@pkg-config --exists $(PKGS) cmocka || { \
@@ -57,7 +57,25 @@ build/scicastd: $(REL)/obj/main.o $(REL)/libscicast.a
 	@echo "  LD      $@"
 	$(Q)$(CC) $(REL_CFLAGS) -o $@ $^ $(LDLIBS)
 
+build/scicast: $(REL)/obj/cli/scicast.o $(REL)/libscicast.a
+	@echo "  LD      $@"
+	$(Q)$(CC) $(REL_CFLAGS) -o $@ $^ $(LDLIBS)
+
+$(REL)/obj/cli/%.o: cli/%.c | check-pkgs
+	@mkdir -p $(@D)
+	@echo "  CC      $@"
+	$(Q)$(CC) $(REL_CFLAGS) -MMD -MP -c $< -o $@
+
 # ---- sanitizer build (what the tests run) ----
+$(ASAN)/obj/cli/%.o: cli/%.c | check-pkgs
+	@mkdir -p $(@D)
+	@echo "  CC      $@"
+	$(Q)$(CC) $(ASAN_CFLAGS) -MMD -MP -c $< -o $@
+
+$(ASAN)/scicast: $(ASAN)/obj/cli/scicast.o $(ASAN)/libscicast.a
+	@echo "  LD      $@"
+	$(Q)$(CC) $(ASAN_CFLAGS) -o $@ $^ $(LDLIBS)
+
 $(ASAN)/obj/%.o: daemon/%.c | check-pkgs
 	@mkdir -p $(@D)
 	@echo "  CC      $@"
@@ -83,7 +101,7 @@ $(ASAN)/tools/%: tests/tools/%.c $(ASAN)/libscicast.a
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(ASAN)/tests/%)
 TOOL_BINS := $(TOOL_SRCS:tests/tools/%.c=$(ASAN)/tools/%)
 
-test-build: $(ASAN)/scicastd $(UNIT_BINS) $(TOOL_BINS)
+test-build: $(ASAN)/scicastd $(ASAN)/scicast $(UNIT_BINS) $(TOOL_BINS)
 
 test: deps
 	@$(MAKE) --no-print-directory test-build
@@ -97,10 +115,11 @@ run: deps
 docs: build/scicastd
 	@scripts/gen-docs.sh build/scicastd
 
-install: build/scicastd
+install: build/scicastd build/scicast build/scicast
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/scicast \
 		$(DESTDIR)/etc/scicast $(DESTDIR)/lib/systemd/system
 	install -m 0755 build/scicastd $(DESTDIR)$(PREFIX)/bin/scicastd
+	install -m 0755 build/scicast $(DESTDIR)$(PREFIX)/bin/scicast
 	cp -R data templates library web $(DESTDIR)$(PREFIX)/share/scicast/
 	sed -e 's|^share = .*|share = $(PREFIX)/share/scicast|' \
 	    -e 's|^path = .*|path = /var/lib/scicast/scicast.db|' \
@@ -113,4 +132,5 @@ install: build/scicastd
 clean:
 	rm -rf build
 
--include $(REL_OBJS:.o=.d) $(ASAN_OBJS:.o=.d) $(REL)/obj/main.d $(ASAN)/obj/main.d
+-include $(REL_OBJS:.o=.d) $(ASAN_OBJS:.o=.d) $(REL)/obj/main.d $(ASAN)/obj/main.d \
+	$(wildcard $(REL)/obj/cli/*.d $(ASAN)/obj/cli/*.d)

@@ -137,6 +137,45 @@ static const struct config_key config_keys[] = {
 	{ "log", "level", KT_LOGLEVEL, OFF(log_level), 0, 0, 0, "info",
 	  "`error`, `warn`, `info` or `debug`; reloaded on SIGHUP." },
 
+	{ "templates", "default_locale", KT_STRING,
+	  OFF(templates_default_locale), 0, 0, 0, "zh-CN",
+	  "The locale a template lookup falls back to when a channel's "
+	  "locale has no template." },
+	{ "templates", "city_body_limit", KT_INT, OFF(body_limit_city), 0, 20,
+	  100000, "1200",
+	  "Characters a city (and province) body may have before saving it "
+	  "warns." },
+	{ "templates", "town_body_limit", KT_INT, OFF(body_limit_town), 0, 20,
+	  100000, "600",
+	  "Characters a town (and county) body may have before saving it "
+	  "warns." },
+	{ "templates", "village_body_limit", KT_INT, OFF(body_limit_village), 0,
+	  20, 100000, "160",
+	  "Characters a village body may have before saving it warns: a "
+	  "village screen shows about three lines." },
+
+	{ "notice", "issuer", KT_STRING, OFF(notice_issuer), 0, 0, 0,
+	  "中山市应急管理局",
+	  "Who issues the notices (`emergency.issuer` in Chinese templates)." },
+	{ "notice", "issuer_en", KT_STRING, OFF(notice_issuer_en), 0, 0, 0,
+	  "Zhongshan Emergency Management Bureau",
+	  "`emergency.issuer` in other locales." },
+	{ "notice", "contact", KT_STRING, OFF(notice_contact), 0, 0, 0,
+	  "如有险情请拨打110、119、120，咨询请拨打12345",
+	  "The contact line of Chinese notices (`contact`)." },
+	{ "notice", "contact_en", KT_STRING, OFF(notice_contact_en), 0, 0, 0,
+	  "In danger call 110, 119 or 120; for information call 12345",
+	  "`contact` in other locales." },
+	{ "notice", "contact_tts", KT_STRING, OFF(notice_contact_tts), 0, 0, 0,
+	  "如有险情请拨打幺幺零、幺幺九、幺二零，咨询请拨打幺二三四五",
+	  "The contact line as it is read aloud (`contact_tts`): numbers "
+	  "written as they are spoken." },
+	{ "notice", "contact_tts_en", KT_STRING, OFF(notice_contact_tts_en), 0,
+	  0, 0,
+	  "In danger call one one zero, one one nine or one two zero; for "
+	  "information call one two three four five",
+	  "`contact_tts` in other locales." },
+
 	{ "time", "offset", KT_TZ, OFF(time_zone), OFF(tz_offset_min), 0, 0,
 	  "+08:00",
 	  "UTC offset of the times written in payloads and notices." },
@@ -171,6 +210,15 @@ const char *config_level_name(int level)
 	if (level < LEVEL_PROVINCE || level > LEVEL_VILLAGE)
 		return "?";
 	return level_names[level];
+}
+
+int config_body_limit(const struct config *cfg, int level)
+{
+	if (level <= LEVEL_CITY)
+		return cfg->body_limit_city;
+	if (level <= LEVEL_TOWN)
+		return cfg->body_limit_town;
+	return cfg->body_limit_village;
 }
 
 static const char *const severity_names[] = { "blue", "yellow", "orange",
@@ -507,6 +555,13 @@ static int validate(struct config *cfg, const char *where, struct err *err)
 	if ((cfg->mqtt_tls_cert[0] != '\0') != (cfg->mqtt_tls_key[0] != '\0')) {
 		err_set(err, 0, "config", "tls_cert",
 			"%s: [mqtt] tls_cert and tls_key go together", where);
+		return -1;
+	}
+	if (!strchr(cfg->templates_default_locale, '-') &&
+	    strlen(cfg->templates_default_locale) > 3) {
+		err_set(err, 0, "config", "default_locale",
+			"%s: [templates] default_locale \"%s\" is not a language "
+			"tag like zh-CN", where, cfg->templates_default_locale);
 		return -1;
 	}
 	if (cfg->store_path[0] == '\0') {

@@ -335,6 +335,8 @@ static enum MHD_Result on_first_call(struct http_server *srv,
 	req->path = url;
 	req->started_us = now_us();
 	req->route_index = -1;
+	req->actor = "anonymous";
+	req->actor_role = ROLE_ADMIN;
 	*con_cls = req;
 	atomic_fetch_add(&srv->in_progress, 1);
 

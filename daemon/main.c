@@ -24,6 +24,7 @@
 #include "regions.h"
 #include "sdnotify.h"
 #include "store.h"
+#include "templates.h"
 #include "util.h"
 #include "version.h"
 
@@ -301,6 +302,20 @@ static int cmd_routes(const char *config_path, int argc, char **argv)
 
 /* ---- run ---- */
 
+/* First start: the default templates (and later the library) go into the
+ * empty tables; from then on the database is the truth. */
+static int seed_defaults(const struct config *cfg, struct store *store)
+{
+	char dir[1100];
+	struct err err;
+	snprintf(dir, sizeof dir, "%s/templates", cfg->share_dir);
+	if (templates_seed(store, dir, &err) < 0) {
+		log_error("default templates: %s", err.message);
+		return -1;
+	}
+	return 0;
+}
+
 static void app_public_url(struct app *app, int port)
 {
 	const struct config *cfg = app->cfg;
@@ -361,6 +376,8 @@ static int cmd_run(const char *config_path, int argc, char **argv)
 		log_error("creating default channels: %s", err.message);
 		goto done;
 	}
+	if (seed_defaults(&cfg, store) < 0)
+		goto done;
 	if (metrics_init(http_route_count) < 0 ||
 	    store_thread_setup(cfg.store_path, cfg.store_busy_timeout_ms) < 0) {
 		log_error("out of memory");

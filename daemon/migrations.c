@@ -58,6 +58,43 @@ static const struct migration migrations[] = {
 	  "CREATE UNIQUE INDEX channels_auto ON channels(region_code)"
 	  " WHERE auto = 1;"
 	  "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);" },
+	{ 2, "templates with versions",
+	  /* templates.version is the current version; a delete is a version
+	   * too (deleted = 1), so rollback can bring a template back. */
+	  "CREATE TABLE templates ("
+	  " id INTEGER PRIMARY KEY,"
+	  " hazard TEXT NOT NULL,"
+	  " tier TEXT NOT NULL CHECK (tier IN ('province', 'city', 'county',"
+	  "   'town', 'village')),"
+	  " locale TEXT NOT NULL,"
+	  " version INTEGER NOT NULL,"
+	  " deleted INTEGER NOT NULL DEFAULT 0,"
+	  " UNIQUE (hazard, tier, locale)"
+	  ");"
+	  "CREATE TABLE template_versions ("
+	  " template_id INTEGER NOT NULL REFERENCES templates(id),"
+	  " version INTEGER NOT NULL,"
+	  " action TEXT NOT NULL CHECK (action IN ('create', 'update',"
+	  "   'rollback', 'delete')),"
+	  " based_on INTEGER,"
+	  " title TEXT NOT NULL, body TEXT NOT NULL, tts TEXT NOT NULL,"
+	  " author TEXT NOT NULL, comment TEXT NOT NULL DEFAULT '',"
+	  " created_at INTEGER NOT NULL,"
+	  " PRIMARY KEY (template_id, version)"
+	  ") WITHOUT ROWID;"
+	  /* saves refused because someone else saved first: kept so the
+	   * history shows them and their text is not lost */
+	  "CREATE TABLE template_attempts ("
+	  " id INTEGER PRIMARY KEY,"
+	  " template_id INTEGER NOT NULL REFERENCES templates(id),"
+	  " based_on INTEGER NOT NULL,"
+	  " current_version INTEGER NOT NULL,"
+	  " title TEXT, body TEXT, tts TEXT,"
+	  " author TEXT NOT NULL, comment TEXT NOT NULL DEFAULT '',"
+	  " created_at INTEGER NOT NULL"
+	  ");"
+	  "CREATE INDEX template_attempts_template ON"
+	  " template_attempts(template_id);" },
 };
 
 #define N_MIGRATIONS (int)(sizeof migrations / sizeof migrations[0])

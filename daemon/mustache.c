@@ -195,7 +195,7 @@ struct parser {
 
 	/* Line counting moves forward with the parse; an earlier offset
 	 * (an unclosed section's opener) restarts from the top. */
-	size_t lc_pos, lc_linestart;
+	size_t lc_pos, lc_chars; /* chars from the line start to lc_pos */
 	int lc_line;
 
 	size_t *open; /* node indices of the open sections */
@@ -210,20 +210,23 @@ static void locate(struct parser *p, size_t off, int *line, int *column)
 {
 	if (off < p->lc_pos) {
 		p->lc_pos = 0;
-		p->lc_linestart = 0;
+		p->lc_chars = 0;
 		p->lc_line = 1;
 	}
+	/* columns count characters, as an editor shows them, not bytes;
+	 * the scan goes on from the last position, so it stays linear */
 	for (size_t i = p->lc_pos; i < off; i++) {
 		if (p->s[i] == '\n') {
 			if (p->lc_line < INT_MAX)
 				p->lc_line++;
-			p->lc_linestart = i + 1;
+			p->lc_chars = 0;
+		} else if (((unsigned char)p->s[i] & 0xC0) != 0x80) {
+			p->lc_chars++;
 		}
 	}
 	p->lc_pos = off;
 	*line = p->lc_line;
-	size_t col = off - p->lc_linestart + 1;
-	*column = col > INT_MAX ? INT_MAX : (int)col;
+	*column = p->lc_chars >= INT_MAX ? INT_MAX : (int)p->lc_chars + 1;
 }
 
 static int parse_error(struct parser *p, size_t off, const char *fmt, ...)

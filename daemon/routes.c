@@ -28,6 +28,27 @@ const struct route http_routes[] = {
 	  "Change a channel" },
 	{ "DELETE", "/api/v1/channels/{id}", ROLE_ADMIN, api_channels_delete,
 	  0, "Delete a channel" },
+
+	{ "GET", "/api/v1/templates", ROLE_VIEWER, api_templates_list, 0,
+	  "List templates (?hazard=&tier=&locale=)" },
+	{ "POST", "/api/v1/templates", ROLE_ADMIN, api_templates_create, 0,
+	  "Create a template" },
+	{ "POST", "/api/v1/templates/preview", ROLE_VIEWER,
+	  api_templates_preview, 0,
+	  "Render a saved or unsaved template for a region" },
+	{ "GET", "/api/v1/templates/{id}", ROLE_VIEWER, api_templates_get, 0,
+	  "One template, current version" },
+	{ "PUT", "/api/v1/templates/{id}", ROLE_ADMIN, api_templates_update, 0,
+	  "Save a new version (with the version edited)" },
+	{ "DELETE", "/api/v1/templates/{id}", ROLE_ADMIN, api_templates_delete,
+	  0, "Delete (?version=N); the history stays" },
+	{ "GET", "/api/v1/templates/{id}/history", ROLE_VIEWER,
+	  api_templates_history, 0, "Versions and refused saves, newest first" },
+	{ "GET", "/api/v1/templates/{id}/versions/{n}", ROLE_VIEWER,
+	  api_templates_version, 0, "One version's text" },
+	{ "POST", "/api/v1/templates/{id}/rollback", ROLE_ADMIN,
+	  api_templates_rollback, 0,
+	  "Make a new version with an old version's text" },
 };
 
 const int http_route_count = sizeof http_routes / sizeof http_routes[0];

@@ -22,6 +22,16 @@ API_HANDLER(api_channels_get);
 API_HANDLER(api_channels_update);
 API_HANDLER(api_channels_delete);
 
+API_HANDLER(api_templates_list);
+API_HANDLER(api_templates_get);
+API_HANDLER(api_templates_version);
+API_HANDLER(api_templates_create);
+API_HANDLER(api_templates_update);
+API_HANDLER(api_templates_delete);
+API_HANDLER(api_templates_history);
+API_HANDLER(api_templates_rollback);
+API_HANDLER(api_templates_preview);
+
 /* Shared by handlers: the {id} path parameter as a positive integer. */
 int api_param_id(struct http_req *req, int i, int64_t *out, struct err *err);
 

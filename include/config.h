@@ -69,6 +69,15 @@ struct config {
 
 	int log_level;
 
+	char *templates_default_locale;
+	int body_limit_city;     /* characters; province uses it too */
+	int body_limit_town;     /* county uses it too */
+	int body_limit_village;
+
+	char *notice_issuer, *notice_issuer_en;
+	char *notice_contact, *notice_contact_en;
+	char *notice_contact_tts, *notice_contact_tts_en;
+
 	char *time_zone;         /* offset like +08:00 used in payloads */
 	int tz_offset_min;
 
@@ -87,6 +96,9 @@ char *config_resolve_path(const struct config *cfg, const char *p);
 
 /* Writes the key reference (markdown) that docs/config.md holds. */
 void config_write_doc(FILE *out);
+
+/* The body length limit of a tier (a level), in characters. */
+int config_body_limit(const struct config *cfg, int level);
 
 /* Names of levels and severities; -1 when unknown. */
 int config_level_parse(const char *s, size_t len);

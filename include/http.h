@@ -55,6 +55,9 @@ struct http_req {
 	bool too_large;
 	int64_t started_us;
 	int status;            /* what was sent, for metrics and the log */
+	/* who is asking: the token's name and role once auth has run */
+	const char *actor;
+	enum role actor_role;
 };
 
 struct http_res {

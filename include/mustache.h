@@ -18,7 +18,7 @@
 struct mustache_template;
 
 /* Where a compile or render error is, 1-based, in the template text
- * (column counts bytes). */
+ * (column counts UTF-8 characters). */
 struct mustache_error {
 	int line;
 	int column;
