@@ -66,7 +66,7 @@ expect_eq "a rollback from a stale version is 409 too" "$STATUS" 409
 # preview: the typhoon village template for a real Zhongshan village
 api POST /api/v1/templates/preview "{\"template_id\":$id,\"region\":\"442000001007\"}"
 expect_eq "preview answers 200" "$STATUS" 200
-expect_match "the body names the village" "$(jqr .body.text)" "桂园社区"
+expect_match "the default typhoon village template names the village and its town" "$(jqr .body.text)" "石岐街道桂园社区"
 api POST /api/v1/templates/preview "{\"template_id\":$id,\"region\":\"442000001007\",\"emergency\":{\"headline\":\"x\"}}"
 town_tpl=$(curl -s "$URL/api/v1/templates?hazard=typhoon&tier=town&locale=zh-CN" | jq '.items[0].id')
 api POST /api/v1/templates/preview "{\"template_id\":$town_tpl,\"region\":\"442000001000\"}"
