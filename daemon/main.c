@@ -20,7 +20,10 @@
 #include "config.h"
 #include "http.h"
 #include "log.h"
+#include "emergency.h"
 #include "metrics.h"
+#include "mqtt.h"
+#include "outbox.h"
 #include "regions.h"
 #include "sdnotify.h"
 #include "store.h"
@@ -352,6 +355,33 @@ static void reload(struct app *app, const char *config_path)
 	config_free(&fresh);
 }
 
+/* Once a second on the main thread (its own connection): expiries and
+ * re-sends to silent screens. */
+static void run_periodic(struct app *app, struct store *store)
+{
+	struct err err;
+	struct emergency_ctx c = { .store = store, .cfg = app->cfg,
+				   .actor = "scicastd",
+				   .public_url = app->public_url };
+	int64_t now = util_now_ms();
+	bool wake = false;
+	int expired = emergency_expire_due(&c, now, &err);
+	if (expired < 0)
+		log_error("expiring emergencies: %s", err.message);
+	wake |= expired > 0;
+	long resent = outbox_resend_due(store, app->cfg, now, &err);
+	if (resent < 0)
+		log_error("re-sending unacked deliveries: %s", err.message);
+	if (resent > 0) {
+		log_info("outbox: re-sending %ld village deliveries that were "
+			 "not acked in time", resent);
+		metrics_add(M_OUTBOX_RESENDS, (uint64_t)resent);
+		wake = true;
+	}
+	if (wake)
+		mqtt_sender_wake(app->mqtt);
+}
+
 static int cmd_run(const char *config_path, int argc, char **argv)
 {
 	struct config cfg;
@@ -393,6 +423,11 @@ static int cmd_run(const char *config_path, int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
+	if (outbox_reset_inflight(store, "mqtt", &err) < 0 ||
+	    mqtt_sender_start(&app, &app.mqtt, &err) < 0) {
+		log_error("%s", err.message);
+		goto done;
+	}
 	if (http_start(&app, &http, &err) < 0) {
 		log_error("%s", err.message);
 		goto done;
@@ -415,12 +450,14 @@ static int cmd_run(const char *config_path, int argc, char **argv)
 		}
 		if (sig == SIGHUP)
 			reload(&app, config_path);
+		run_periodic(&app, store);
 	}
 	sdnotify("STOPPING=1");
 	atomic_store(&app.stopping, true);
 	rc = 0;
 done:
 	http_stop(http, 10000);
+	mqtt_sender_stop(app.mqtt);
 	store_close(store);
 	store_thread_teardown();
 	metrics_free();

@@ -37,12 +37,38 @@ static const struct {
 				    "Requests refused with 413." },
 	[M_HTTP_BAD_JSON] = { "scicast_http_bad_json_total",
 			      "Request bodies that were not valid JSON." },
+	[M_MQTT_PUBLISHED] = { "scicast_mqtt_published_total",
+			       "MQTT publishes handed to the broker (re-sends "
+			       "included)." },
+	[M_MQTT_PUBACKS] = { "scicast_mqtt_pubacks_total",
+			     "PUBACKs received: deliveries the broker took." },
+	[M_MQTT_ACKS] = { "scicast_mqtt_acks_total",
+			  "Screen acks matched to a delivery." },
+	[M_MQTT_ACKS_BAD] = { "scicast_mqtt_acks_malformed_total",
+			      "Ack messages that were not valid acks." },
+	[M_MQTT_ACKS_UNKNOWN] = { "scicast_mqtt_acks_unknown_total",
+				  "Acks naming a message_id (or region) no "
+				  "delivery has." },
+	[M_MQTT_CONNECTS] = { "scicast_mqtt_connects_total",
+			      "Connections made to the broker." },
+	[M_MQTT_DISCONNECTS] = { "scicast_mqtt_disconnects_total",
+				 "Connections to the broker lost." },
+	[M_OUTBOX_RESENDS] = { "scicast_outbox_resends_total",
+			       "Village deliveries re-sent because no ack "
+			       "came." },
+	[M_EMERGENCIES_DECLARED] = { "scicast_emergencies_declared_total",
+				     "Emergencies declared." },
+	[M_EMERGENCIES_EXPIRED] = { "scicast_emergencies_expired_total",
+				    "Emergencies ended by their expiry." },
 };
 
 static const struct {
 	const char *name, *help;
 } gauge_info[M_GAUGE_COUNT] = {
-	[M_GAUGE_DUMMY] = { NULL, NULL },
+	[M_MQTT_CONNECTED] = { "scicast_mqtt_connected",
+			       "1 while connected to the broker." },
+	[M_MQTT_INFLIGHT] = { "scicast_mqtt_inflight",
+			      "Publishes awaiting their PUBACK." },
 };
 
 int metrics_init(int nroutes)

@@ -49,6 +49,21 @@ const struct route http_routes[] = {
 	{ "POST", "/api/v1/templates/{id}/rollback", ROLE_ADMIN,
 	  api_templates_rollback, 0,
 	  "Make a new version with an old version's text" },
+
+	{ "POST", "/api/v1/emergencies", ROLE_OPERATOR, api_emergencies_declare,
+	  0, "Declare an emergency (?dry_run=true: the plan only)" },
+	{ "GET", "/api/v1/emergencies", ROLE_VIEWER, api_emergencies_list, 0,
+	  "List emergencies (?status=active&limit=&offset=)" },
+	{ "GET", "/api/v1/emergencies/{id}", ROLE_VIEWER, api_emergencies_get,
+	  0, "One emergency: revisions and coverage per tier and town" },
+	{ "POST", "/api/v1/emergencies/{id}/revisions", ROLE_OPERATOR,
+	  api_emergencies_revise, 0,
+	  "Update: a new revision (?dry_run=true: the plan only)" },
+	{ "POST", "/api/v1/emergencies/{id}/cancel", ROLE_OPERATOR,
+	  api_emergencies_cancel, 0, "Cancel: every channel reached gets it" },
+	{ "GET", "/api/v1/emergencies/{id}/deliveries", ROLE_VIEWER,
+	  api_emergencies_deliveries, 0,
+	  "Deliveries (?state=&town=&tier=&kind=&revision=&limit=&offset=)" },
 };
 
 const int http_route_count = sizeof http_routes / sizeof http_routes[0];

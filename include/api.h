@@ -32,6 +32,13 @@ API_HANDLER(api_templates_history);
 API_HANDLER(api_templates_rollback);
 API_HANDLER(api_templates_preview);
 
+API_HANDLER(api_emergencies_declare);
+API_HANDLER(api_emergencies_list);
+API_HANDLER(api_emergencies_get);
+API_HANDLER(api_emergencies_revise);
+API_HANDLER(api_emergencies_cancel);
+API_HANDLER(api_emergencies_deliveries);
+
 /* Shared by handlers: the {id} path parameter as a positive integer. */
 int api_param_id(struct http_req *req, int i, int64_t *out, struct err *err);
 

@@ -9,6 +9,8 @@
 
 #include "config.h"
 
+struct mqtt_sender;
+
 struct app {
 	struct config *cfg;
 	int64_t started_ms;
@@ -16,6 +18,8 @@ struct app {
 	char web_root[1024];
 	/* Set by main on SIGTERM; the senders and long requests read it. */
 	atomic_bool stopping;
+	/* The senders, to wake after a commit (their wake is thread-safe). */
+	struct mqtt_sender *mqtt;
 };
 
 #endif

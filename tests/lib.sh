@@ -129,3 +129,54 @@ jqr() { printf '%s' "$BODY" | jq -r "$@"; }
 
 # A fingerprint of everything in a database, to prove it did not change.
 db_fingerprint() { sqlite3 "$1" .dump | grep -v '^INSERT INTO schema_migrations' | sha256sum | cut -c1-16; }
+
+# ---- MQTT: a private mosquitto and simulated screens ----
+MQTT_PORT=""
+BROKER_PID=""
+BROKER_DIR=""
+# broker_start — a mosquitto on a free port from config/mosquitto.conf;
+# exports SCICAST_MQTT_PORT so daemon_start uses it.
+broker_start() {
+	BROKER_DIR="$T/broker"
+	mkdir -p "$BROKER_DIR"
+	[ -n "$MQTT_PORT" ] || MQTT_PORT=$(freeport)
+	sed -e "s|@PORT@|$MQTT_PORT|" -e "s|@DIR@|$BROKER_DIR|" -e "s|@USER@|$(id -un)|" \
+		"$TOP/config/mosquitto.conf" > "$BROKER_DIR/mosquitto.conf"
+	mosquitto -c "$BROKER_DIR/mosquitto.conf" 2>>"$T/mosquitto-stderr.log" &
+	BROKER_PID=$!
+	PIDS="$PIDS $BROKER_PID"
+	export SCICAST_MQTT_PORT="$MQTT_PORT"
+	wait_for 50 mosquitto_pub -p "$MQTT_PORT" -t scicast/test/ping -m x ||
+		{ echo "# mosquitto did not start"; cat "$BROKER_DIR/mosquitto.log"; return 1; }
+}
+broker_stop() {
+	[ -n "$BROKER_PID" ] || return 0
+	kill -TERM "$BROKER_PID" 2>/dev/null
+	wait "$BROKER_PID" 2>/dev/null
+	BROKER_PID=""
+}
+
+# screens_start NAME [screens options] — simulated screens on the alert
+# prefix; what they receive goes to $T/NAME.jsonl. Sets SCREENS_PID.
+SCREENS_PID=""
+screens_start() {
+	_n=$1; shift
+	: > "$T/$_n.ready"
+	"$BUILD/tools/screens" --port "$MQTT_PORT" --out "$T/$_n.jsonl" "$@" \
+		> "$T/$_n.ready" 2>>"$T/screens-stderr.log" &
+	SCREENS_PID=$!
+	PIDS="$PIDS $SCREENS_PID"
+	wait_for 100 grep -q ready "$T/$_n.ready"
+}
+screens_stop() { # PID
+	kill -TERM "$1" 2>/dev/null
+	wait "$1" 2>/dev/null
+}
+
+# The coverage of an emergency, one field: cov ID FIELD (e.g. total.sent)
+cov() { curl -s "$URL/api/v1/emergencies/$1" | jq -r ".coverage.$2"; }
+# Nothing of the current revision is waiting to go out (for wait_for).
+settled() {
+	_c=$(curl -s "$URL/api/v1/emergencies/$1" | jq -r '.coverage.total | "\(.pending) \(.inflight)"')
+	[ "$_c" = "0 0" ]
+}

@@ -1,0 +1,332 @@
+/* outbox: queue operations over the deliveries table. The state lives only
+ * in the database, so a crash loses nothing: on restart whatever was in
+ * flight is pending again and goes out once more (receivers de-duplicate
+ * by message_id). */
+#define _GNU_SOURCE
+#include "outbox.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "util.h"
+
+void outbox_item_free(struct outbox_item *it)
+{
+	free(it->target);
+	free(it->payload);
+	if (it->secret) {
+		explicit_bzero(it->secret, strlen(it->secret));
+		free(it->secret);
+	}
+	free(it->headers);
+	memset(it, 0, sizeof *it);
+}
+
+void outbox_items_free(struct outbox_item *items, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		outbox_item_free(&items[i]);
+	free(items);
+}
+
+static int step_done(struct store *s, sqlite3_stmt *st, const char *what,
+		     struct err *err)
+{
+	int rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE)
+		return store_fail(s, err, what);
+	return 0;
+}
+
+int outbox_reset_inflight(struct store *s, const char *kind, struct err *err)
+{
+	static const char sql[] = "UPDATE deliveries SET state = 'pending'"
+				  " WHERE state = 'inflight' AND kind = ?";
+	sqlite3_stmt *st = store_stmt(s, sql, err);
+	if (!st)
+		return -1;
+	store_bind_text(st, 1, kind);
+	if (step_done(s, st, "resetting in-flight deliveries", err) < 0)
+		return -1;
+	int n = sqlite3_changes(store_db(s));
+	if (n)
+		log_info("outbox: %d %s deliveries were in flight at the last "
+			 "stop; they go out again", n, kind);
+	return 0;
+}
+
+int outbox_claim(struct store *s, const char *kind, const char *alert_prefix,
+		 int limit, struct outbox_item **items, size_t *n,
+		 struct err *err)
+{
+	static const char sql_due[] =
+		"SELECT d.id, d.channel_id, d.emergency_id, m.message_id,"
+		" d.region_code, d.tier, d.attempts, m.expires_at, c.target,"
+		" r.path, m.payload, c.secret, c.headers, c.timeout_ms,"
+		" c.max_concurrency"
+		" FROM deliveries d JOIN messages m ON m.id = d.message"
+		" JOIN channels c ON c.id = d.channel_id"
+		" JOIN regions r ON r.code = d.region_code"
+		" WHERE d.kind = ?1 AND d.state = 'pending'"
+		" AND d.next_attempt_at <= ?2"
+		" ORDER BY d.priority DESC, d.next_attempt_at, d.id LIMIT ?3";
+	static const char sql_take[] =
+		"UPDATE deliveries SET state = 'inflight',"
+		" attempts = attempts + 1 WHERE id = ?";
+	struct outbox_item *out = NULL;
+	size_t count = 0;
+	int64_t now;
+	*items = NULL;
+	*n = 0;
+	if (limit <= 0)
+		return 0;
+	out = calloc((size_t)limit, sizeof *out);
+	if (!out) {
+		err_oom(err);
+		return -1;
+	}
+	if (store_begin(s, err) < 0)
+		goto fail;
+	sqlite3_stmt *st = store_stmt(s, sql_due, err);
+	if (!st)
+		goto rollback;
+	now = util_now_ms();
+	store_bind_text(st, 1, kind);
+	sqlite3_bind_int64(st, 2, now);
+	sqlite3_bind_int(st, 3, limit);
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct outbox_item *it = &out[count++];
+		it->delivery = sqlite3_column_int64(st, 0);
+		it->channel = sqlite3_column_int64(st, 1);
+		it->emergency = sqlite3_column_int64(st, 2);
+		snprintf(it->message_id, sizeof it->message_id, "%s",
+			 store_col_text(st, 3));
+		snprintf(it->region, sizeof it->region, "%s",
+			 store_col_text(st, 4));
+		it->tier = sqlite3_column_int(st, 5);
+		it->attempts = sqlite3_column_int(st, 6) + 1;
+		it->expires_ms = sqlite3_column_int64(st, 7);
+		if (sqlite3_column_type(st, 8) != SQLITE_NULL) {
+			it->target = strdup(store_col_text(st, 8));
+		} else {
+			size_t len = strlen(alert_prefix) + 1 +
+				     strlen(store_col_text(st, 9)) + 1;
+			it->target = malloc(len);
+			if (it->target)
+				snprintf(it->target, len, "%s/%s", alert_prefix,
+					 store_col_text(st, 9));
+		}
+		it->payload_len = (size_t)sqlite3_column_bytes(st, 10);
+		it->payload = strndup(store_col_text(st, 10), it->payload_len);
+		if (sqlite3_column_type(st, 11) != SQLITE_NULL)
+			it->secret = strdup(store_col_text(st, 11));
+		if (sqlite3_column_type(st, 12) != SQLITE_NULL)
+			it->headers = strdup(store_col_text(st, 12));
+		it->timeout_ms = sqlite3_column_int64(st, 13);
+		it->max_concurrency = sqlite3_column_int(st, 14);
+		if (!it->target || !it->payload) {
+			sqlite3_reset(st);
+			err_oom(err);
+			goto rollback;
+		}
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE) {
+		store_fail(s, err, "claiming deliveries");
+		goto rollback;
+	}
+	for (size_t i = 0; i < count; i++) {
+		st = store_stmt(s, sql_take, err);
+		if (!st)
+			goto rollback;
+		sqlite3_bind_int64(st, 1, out[i].delivery);
+		if (step_done(s, st, "claiming deliveries", err) < 0)
+			goto rollback;
+	}
+	if (store_commit(s, err) < 0)
+		goto fail;
+	*items = out;
+	*n = count;
+	return 0;
+rollback:
+	store_rollback(s);
+fail:
+	outbox_items_free(out, count);
+	return -1;
+}
+
+int outbox_mark_sent(struct store *s, const int64_t *ids, size_t n,
+		     int64_t now, struct err *err)
+{
+	static const char sql[] =
+		"UPDATE deliveries SET state = 'sent', sent_at = ?2,"
+		" last_error = NULL WHERE id = ?1 AND state = 'inflight'";
+	if (!n)
+		return 0;
+	if (store_begin(s, err) < 0)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		sqlite3_stmt *st = store_stmt(s, sql, err);
+		if (!st)
+			goto fail;
+		sqlite3_bind_int64(st, 1, ids[i]);
+		sqlite3_bind_int64(st, 2, now);
+		if (step_done(s, st, "marking deliveries sent", err) < 0)
+			goto fail;
+	}
+	return store_commit(s, err);
+fail:
+	store_rollback(s);
+	return -1;
+}
+
+int outbox_mark_acked(struct store *s, const struct outbox_ack *acks,
+		      size_t n, long *unknown, struct err *err)
+{
+	/* "received" never replaces a better status already recorded */
+	static const char sql[] =
+		"UPDATE deliveries SET state = 'acked',"
+		" acked_at = coalesce(acked_at, ?3),"
+		" sent_at = coalesce(sent_at, ?3),"
+		" ack_status = CASE WHEN ack_status IS NULL"
+		"  OR ?4 <> 'received' THEN ?4 ELSE ack_status END"
+		" WHERE message = (SELECT id FROM messages WHERE message_id = ?1)"
+		" AND kind = 'mqtt' AND region_code = ?2"
+		" AND state IN ('pending', 'inflight', 'sent', 'acked')";
+	*unknown = 0;
+	if (!n)
+		return 0;
+	if (store_begin(s, err) < 0)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		sqlite3_stmt *st = store_stmt(s, sql, err);
+		if (!st)
+			goto fail;
+		store_bind_text(st, 1, acks[i].message_id);
+		store_bind_text(st, 2, acks[i].region);
+		sqlite3_bind_int64(st, 3, acks[i].at);
+		store_bind_text(st, 4, acks[i].status);
+		if (step_done(s, st, "recording acks", err) < 0)
+			goto fail;
+		if (sqlite3_changes(store_db(s)) == 0) {
+			(*unknown)++;
+			log_info("ack for unknown message_id \"%s\" from region "
+				 "%s ignored", acks[i].message_id,
+				 acks[i].region);
+		}
+	}
+	return store_commit(s, err);
+fail:
+	store_rollback(s);
+	return -1;
+}
+
+int outbox_mark_failed(struct store *s, int64_t id, const char *error,
+		       int64_t next_ms, bool dead, struct err *err)
+{
+	static const char sql[] =
+		"UPDATE deliveries SET state = CASE WHEN ?4 THEN 'dead'"
+		" ELSE 'pending' END, last_error = ?2, next_attempt_at = ?3"
+		" WHERE id = ?1 AND state = 'inflight'";
+	sqlite3_stmt *st = store_stmt(s, sql, err);
+	if (!st)
+		return -1;
+	sqlite3_bind_int64(st, 1, id);
+	store_bind_text(st, 2, error);
+	sqlite3_bind_int64(st, 3, next_ms);
+	sqlite3_bind_int(st, 4, dead);
+	return step_done(s, st, "recording a failed delivery", err);
+}
+
+int outbox_release(struct store *s, const int64_t *ids, size_t n,
+		   struct err *err)
+{
+	static const char sql[] =
+		"UPDATE deliveries SET state = 'pending',"
+		" attempts = max(attempts - 1, 0)"
+		" WHERE id = ? AND state = 'inflight'";
+	if (!n)
+		return 0;
+	if (store_begin(s, err) < 0)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		sqlite3_stmt *st = store_stmt(s, sql, err);
+		if (!st)
+			goto fail;
+		sqlite3_bind_int64(st, 1, ids[i]);
+		if (step_done(s, st, "releasing deliveries", err) < 0)
+			goto fail;
+	}
+	return store_commit(s, err);
+fail:
+	store_rollback(s);
+	return -1;
+}
+
+int outbox_supersede(struct store *s, int64_t emergency, int revision,
+		     struct err *err)
+{
+	static const char sql[] =
+		"UPDATE deliveries SET state = 'superseded'"
+		" WHERE emergency_id = ? AND revision < ?"
+		" AND state IN ('pending', 'inflight', 'failed')";
+	sqlite3_stmt *st = store_stmt(s, sql, err);
+	if (!st)
+		return -1;
+	sqlite3_bind_int64(st, 1, emergency);
+	sqlite3_bind_int(st, 2, revision);
+	return step_done(s, st, "superseding older deliveries", err);
+}
+
+long outbox_resend_due(struct store *s, const struct config *cfg,
+		       int64_t now, struct err *err)
+{
+	static const char sql[] =
+		"UPDATE deliveries SET state = 'pending', next_attempt_at = ?1,"
+		" resends = resends + 1"
+		" WHERE kind = 'mqtt' AND state = 'sent' AND tier = ?4"
+		" AND sent_at <= ?1 - ?2 AND resends < ?3"
+		" AND emergency_id IN (SELECT id FROM emergencies"
+		"  WHERE status = 'active' AND severity = ?5)"
+		" AND revision = (SELECT e.revision FROM emergencies e"
+		"  WHERE e.id = deliveries.emergency_id)";
+	long total = 0;
+	for (int sev = 0; sev < SEV_COUNT; sev++) {
+		const struct severity_policy *pol = &cfg->policy[sev];
+		if (pol->resend_after_ms <= 0 || pol->resend_max <= 0)
+			continue;
+		sqlite3_stmt *st = store_stmt(s, sql, err);
+		if (!st)
+			return -1;
+		sqlite3_bind_int64(st, 1, now);
+		sqlite3_bind_int64(st, 2, pol->resend_after_ms);
+		sqlite3_bind_int(st, 3, pol->resend_max);
+		sqlite3_bind_int(st, 4, LEVEL_VILLAGE);
+		store_bind_text(st, 5, config_severity_name(sev));
+		if (step_done(s, st, "re-sending unacked deliveries", err) < 0)
+			return -1;
+		total += sqlite3_changes(store_db(s));
+	}
+	return total;
+}
+
+int64_t outbox_next_due(struct store *s, const char *kind, struct err *err)
+{
+	static const char sql[] =
+		"SELECT min(next_attempt_at) FROM deliveries"
+		" WHERE kind = ? AND state = 'pending'";
+	sqlite3_stmt *st = store_stmt(s, sql, err);
+	if (!st)
+		return -1;
+	store_bind_text(st, 1, kind);
+	int rc = sqlite3_step(st);
+	int64_t v = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
+	sqlite3_reset(st);
+	if (rc != SQLITE_ROW)
+		return store_fail(s, err, "reading the outbox");
+	return v;
+}

@@ -1,0 +1,67 @@
+/* plan: from a declaration to messages and deliveries. The area's codes
+ * become the regions in scope (each area region, everything below it, and
+ * its ancestors, which get their own tier's summary); the severity policy
+ * picks the tiers that are sent; each enabled channel of each region sent
+ * to gets a delivery of the message rendered for its (locale, audience).
+ * Every distinct (template, region, locale, audience) is rendered once. */
+#ifndef SCICAST_PLAN_H
+#define SCICAST_PLAN_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "catalog.h"
+#include "config.h"
+#include "err.h"
+#include "regions.h"
+#include "store.h"
+
+enum plan_mode {
+	PLAN_ALERT,   /* the policy's tiers of the area (alert, update) */
+	PLAN_END,     /* every channel the emergency reached (cancel, expired,
+			 allclear) */
+};
+
+struct plan_request {
+	enum plan_mode mode;
+	int64_t emergency_id;        /* 0 in a dry run */
+	int revision;
+	const char *msg_type;        /* alert update cancel expired allclear */
+	const struct hazard *hazard;
+	int severity;
+	const char *headline, *description, *instruction;
+	const char *locale;          /* the language of the texts */
+	bool exercise;
+	int64_t issued_ms, expires_ms;
+	const char (*area)[REGION_CODE_LEN + 1];
+	size_t narea;
+	unsigned tiers;              /* PLAN_ALERT: the policy's levels */
+	/* PLAN_ALERT on an update: channels reached before and now out of
+	 * scope get a cancel in the same revision */
+	bool cancel_out_of_scope;
+	int priority;
+	const char *public_url;
+};
+
+struct plan_result {
+	long deliveries, messages, regions;
+	long by_tier[LEVEL_COUNT + 1];     /* deliveries per level */
+	long by_kind_mqtt, by_kind_webhook;
+	long cancels;                      /* out-of-scope cancels */
+	json_t *by_town;   /* [{"code", "name", "deliveries"}] */
+	json_t *samples;   /* {"village": {"region", "title", "body", "tts"}} */
+};
+
+/* Plans, renders and — unless dry_run — inserts messages and deliveries.
+ * The caller holds the write transaction. */
+int plan_run(struct store *s, const struct config *cfg,
+	     const struct plan_request *rq, bool dry_run,
+	     struct plan_result *out, struct err *err);
+void plan_result_free(struct plan_result *r);
+
+/* JSON of a result for the API: {"deliveries", "messages", "by_tier",
+ * "by_kind", "by_town"?, "samples"?}. */
+json_t *plan_result_json(const struct plan_result *r, bool details);
+
+#endif
