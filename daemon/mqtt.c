@@ -407,10 +407,14 @@ static void publish_batch(struct mqtt_sender *m)
 		struct outbox_item *it = &items[i];
 		mosquitto_property *props = NULL;
 		if (m->cfg->mqtt_protocol == 5) {
+			/* an alert or update is retained until it expires; an
+			 * end (cancel, expired, all-clear) for a day, so a
+			 * screen that was off learns of it, then the topic
+			 * is empty */
+			bool alert = strcmp(it->msg_type, "alert") == 0 ||
+				     strcmp(it->msg_type, "update") == 0;
 			int64_t left = (it->expires_ms - now) / 1000;
-			/* an end (cancel, expired) is kept a day, then the
-			 * topic is empty; an alert until it expires */
-			if (strstr(it->message_id, "-cancel") || left <= 0)
+			if (!alert)
 				left = END_RETAIN_S;
 			mosquitto_property_add_int32(
 				&props, MQTT_PROP_MESSAGE_EXPIRY_INTERVAL,

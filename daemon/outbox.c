@@ -66,7 +66,7 @@ int outbox_claim(struct store *s, const char *kind, const char *alert_prefix,
 		"SELECT d.id, d.channel_id, d.emergency_id, m.message_id,"
 		" d.region_code, d.tier, d.attempts, m.expires_at, c.target,"
 		" r.path, m.payload, c.secret, c.headers, c.timeout_ms,"
-		" c.max_concurrency"
+		" c.max_concurrency, m.msg_type"
 		" FROM deliveries d JOIN messages m ON m.id = d.message"
 		" JOIN channels c ON c.id = d.channel_id"
 		" JOIN regions r ON r.code = d.region_code"
@@ -128,6 +128,8 @@ int outbox_claim(struct store *s, const char *kind, const char *alert_prefix,
 			it->headers = strdup(store_col_text(st, 12));
 		it->timeout_ms = sqlite3_column_int64(st, 13);
 		it->max_concurrency = sqlite3_column_int(st, 14);
+		snprintf(it->msg_type, sizeof it->msg_type, "%s",
+			 store_col_text(st, 15));
 		if (!it->target || !it->payload) {
 			sqlite3_reset(st);
 			err_oom(err);

@@ -20,6 +20,7 @@ struct outbox_item {
 	int64_t channel;
 	int64_t emergency;
 	char message_id[96];
+	char msg_type[12];
 	char region[16];
 	int tier;
 	int attempts;         /* including this one */
