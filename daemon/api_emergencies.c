@@ -57,7 +57,7 @@ API_HANDLER(api_emergencies_declare)
 	if (rc < 0)
 		return -1;
 	if (!dry)
-		mqtt_sender_wake(req->app->mqtt);
+		app_wake_senders(req->app);
 	return reply(res, dry ? 200 : 201, out, err);
 }
 
@@ -77,7 +77,7 @@ API_HANDLER(api_emergencies_revise)
 	if (rc < 0)
 		return -1;
 	if (!dry)
-		mqtt_sender_wake(req->app->mqtt);
+		app_wake_senders(req->app);
 	return reply(res, dry ? 200 : 201, out, err);
 }
 
@@ -102,7 +102,7 @@ API_HANDLER(api_emergencies_cancel)
 	json_decref(body);
 	if (rc < 0)
 		return -1;
-	mqtt_sender_wake(req->app->mqtt);
+	app_wake_senders(req->app);
 	return reply(res, 200, out, err);
 }
 

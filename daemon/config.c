@@ -134,6 +134,36 @@ static const struct config_key config_keys[] = {
 	  "Every region gets an MQTT channel on its default topic without "
 	  "anyone creating it." },
 
+	{ "webhooks", "timeout", KT_DURATION, OFF(webhooks_timeout_ms), 0, 100,
+	  600000, "10s",
+	  "How long a webhook request may take (a channel's timeout_ms "
+	  "overrides it)." },
+	{ "webhooks", "connect_timeout", KT_DURATION,
+	  OFF(webhooks_connect_timeout_ms), 0, 100, 120000, "5s",
+	  "How long connecting to a webhook endpoint may take." },
+	{ "webhooks", "max_attempts", KT_INT, OFF(webhooks_max_attempts), 0, 1,
+	  100, "8",
+	  "Attempts before a webhook delivery is dead (visible, re-drivable)." },
+	{ "webhooks", "retry_initial", KT_DURATION,
+	  OFF(webhooks_retry_initial_ms), 0, 10, 86400000, "10s",
+	  "Wait before the second attempt; each next wait doubles." },
+	{ "webhooks", "retry_max", KT_DURATION, OFF(webhooks_retry_max_ms), 0,
+	  10, 86400000, "30m", "The longest wait between two attempts." },
+	{ "webhooks", "retry_jitter", KT_INT, OFF(webhooks_retry_jitter), 0, 0,
+	  100, "20",
+	  "Each wait is moved by up to this many percent either way, so "
+	  "failed endpoints are not all retried at once." },
+	{ "webhooks", "concurrency", KT_INT, OFF(webhooks_concurrency), 0, 1,
+	  256, "8",
+	  "Requests in flight to one endpoint at once (a channel's "
+	  "max_concurrency overrides it)." },
+	{ "webhooks", "max_connections", KT_INT, OFF(webhooks_max_connections),
+	  0, 1, 10000, "256", "Webhook connections open at once, in all." },
+	{ "webhooks", "ca_bundle", KT_PATH, OFF(webhooks_ca_bundle), 0, 0, 0,
+	  "",
+	  "A CA bundle for endpoints with a private CA (TLS is always "
+	  "verified); empty: the system's." },
+
 	{ "log", "level", KT_LOGLEVEL, OFF(log_level), 0, 0, 0, "info",
 	  "`error`, `warn`, `info` or `debug`; reloaded on SIGHUP." },
 

@@ -13,6 +13,7 @@
 
 #include "catalog.h"
 #include "channels.h"
+#include "deliveries.h"
 #include "jsonutil.h"
 #include "log.h"
 #include "metrics.h"
@@ -633,12 +634,13 @@ static int coverage(struct store *s, int64_t id, int revision, json_t **out,
 {
 	static const char sql_tier[] =
 		"SELECT tier, state, count(*) FROM deliveries"
-		" WHERE emergency_id = ? AND revision = ? GROUP BY tier, state";
+		" WHERE emergency_id = ? AND revision = ? AND escalation = 0"
+		" GROUP BY tier, state";
 	static const char sql_town[] =
 		"SELECT d.town_code, r.name, d.state, count(*) FROM deliveries d"
 		" LEFT JOIN regions r ON r.code = d.town_code"
 		" WHERE d.emergency_id = ? AND d.revision = ?"
-		" AND d.town_code IS NOT NULL"
+		" AND d.town_code IS NOT NULL AND d.escalation = 0"
 		" GROUP BY d.town_code, d.state ORDER BY d.town_code";
 	long total[N_STATES] = { 0 }, tier[LEVEL_COUNT + 1][N_STATES];
 	memset(tier, 0, sizeof tier);
@@ -886,31 +888,8 @@ int emergency_deliveries(struct store *s, int64_t id,
 			 const struct delivery_filter *f, json_t **out,
 			 struct err *err)
 {
-	static const char sql[] =
-		"SELECT d.id, m.message_id, d.region_code, r.name, d.tier,"
-		" d.town_code, d.channel_id, d.kind, coalesce(c.target, ''),"
-		" d.state, d.attempts, d.resends, d.sent_at, d.acked_at,"
-		" d.ack_status, d.last_error, d.revision, m.msg_type"
-		" FROM deliveries d JOIN messages m ON m.id = d.message"
-		" JOIN regions r ON r.code = d.region_code"
-		" JOIN channels c ON c.id = d.channel_id"
-		" WHERE d.emergency_id = ?1"
-		" AND (?2 < 0 OR d.revision = ?2)"
-		" AND (?3 IS NULL OR d.state = ?3)"
-		" AND (?4 IS NULL OR d.town_code = ?4)"
-		" AND (?5 IS NULL OR d.kind = ?5)"
-		" AND (?6 = 0 OR d.tier = ?6)"
-		" ORDER BY d.id LIMIT ?7 OFFSET ?8";
-	static const char sql_count[] =
-		"SELECT count(*) FROM deliveries d WHERE d.emergency_id = ?1"
-		" AND (?2 < 0 OR d.revision = ?2)"
-		" AND (?3 IS NULL OR d.state = ?3)"
-		" AND (?4 IS NULL OR d.town_code = ?4)"
-		" AND (?5 IS NULL OR d.kind = ?5)"
-		" AND (?6 = 0 OR d.tier = ?6)";
 	static const char sql_rev[] =
 		"SELECT revision FROM emergencies WHERE id = ?";
-	int revision = f->revision;
 	sqlite3_stmt *st = store_stmt(s, sql_rev, err);
 	if (!st)
 		return -1;
@@ -924,78 +903,14 @@ int emergency_deliveries(struct store *s, int64_t id,
 	}
 	if (rc != SQLITE_ROW)
 		return store_fail(s, err, "reading the emergency");
-	if (revision == 0)
-		revision = current;
-	json_t *items = json_array();
-	if (!items) {
-		err_oom(err);
+	struct deliveries_filter df = {
+		.emergency = id,
+		.revision = f->revision == 0 ? current : f->revision,
+		.state = f->state, .town = f->town, .kind = f->kind,
+		.tier = f->tier, .limit = f->limit, .offset = f->offset,
+	};
+	if (deliveries_list(s, &df, out, err) < 0)
 		return -1;
-	}
-	for (int pass = 0; pass < 2; pass++) {
-		st = store_stmt(s, pass == 0 ? sql : sql_count, err);
-		if (!st)
-			goto fail;
-		sqlite3_bind_int64(st, 1, id);
-		sqlite3_bind_int(st, 2, revision);
-		store_bind_text(st, 3, f->state);
-		store_bind_text(st, 4, f->town);
-		store_bind_text(st, 5, f->kind);
-		sqlite3_bind_int(st, 6, f->tier);
-		if (pass == 0) {
-			sqlite3_bind_int64(st, 7, f->limit);
-			sqlite3_bind_int64(st, 8, f->offset);
-			while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-				json_t *d = json_pack(
-					"{s:I, s:s, s:s, s:o, s:s, s:o, s:I, s:s,"
-					" s:o, s:s, s:i, s:i, s:o, s:o, s:o, s:o,"
-					" s:i, s:s}",
-					"id", (json_int_t)sqlite3_column_int64(st, 0),
-					"message_id", store_col_text(st, 1),
-					"region", store_col_text(st, 2),
-					"region_name", ju_string(store_col_text(st, 3)),
-					"tier", config_level_name(sqlite3_column_int(st, 4)),
-					"town", sqlite3_column_type(st, 5) == SQLITE_NULL
-							? json_null()
-							: json_string(store_col_text(st, 5)),
-					"channel_id", (json_int_t)sqlite3_column_int64(st, 6),
-					"kind", store_col_text(st, 7),
-					"target", ju_string(store_col_text(st, 8)),
-					"state", store_col_text(st, 9),
-					"attempts", sqlite3_column_int(st, 10),
-					"resends", sqlite3_column_int(st, 11),
-					"sent_at", time_or_null(sqlite3_column_int64(st, 12)),
-					"acked_at", time_or_null(sqlite3_column_int64(st, 13)),
-					"ack_status", sqlite3_column_type(st, 14) == SQLITE_NULL
-							      ? json_null()
-							      : json_string(store_col_text(st, 14)),
-					"last_error", sqlite3_column_type(st, 15) == SQLITE_NULL
-							      ? json_null()
-							      : ju_string(store_col_text(st, 15)),
-					"revision", sqlite3_column_int(st, 16),
-					"msg_type", store_col_text(st, 17));
-				if (d)
-					json_array_append_new(items, d);
-			}
-		} else {
-			rc = sqlite3_step(st);
-			if (rc == SQLITE_ROW) {
-				json_int_t total = sqlite3_column_int64(st, 0);
-				sqlite3_reset(st);
-				*out = json_pack("{s:o, s:I, s:i, s:I, s:I}",
-						 "items", items, "total", total,
-						 "revision", revision, "limit",
-						 (json_int_t)f->limit, "offset",
-						 (json_int_t)f->offset);
-				return *out ? 0 : (err_oom(err), -1);
-			}
-		}
-		sqlite3_reset(st);
-		if (rc != SQLITE_DONE) {
-			store_fail(s, err, "listing deliveries");
-			goto fail;
-		}
-	}
-fail:
-	json_decref(items);
-	return -1;
+	json_object_set_new(*out, "revision", json_integer(df.revision));
+	return 0;
 }

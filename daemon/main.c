@@ -4,6 +4,7 @@
  * something is wrong. Signals are blocked in every thread and taken by the
  * main thread with sigtimedwait, so no code runs in a signal handler. */
 #define _GNU_SOURCE
+#include <curl/curl.h>
 #include <errno.h>
 #include <getopt.h>
 #include <signal.h>
@@ -23,6 +24,8 @@
 #include "emergency.h"
 #include "metrics.h"
 #include "mqtt.h"
+#include "escalation.h"
+#include "webhook.h"
 #include "outbox.h"
 #include "regions.h"
 #include "sdnotify.h"
@@ -120,7 +123,8 @@ static int load_config(const char *path, struct config *cfg)
 static int resolve_paths(struct config *cfg)
 {
 	char **paths[] = { &cfg->share_dir, &cfg->store_path, &cfg->mqtt_tls_ca,
-			   &cfg->mqtt_tls_cert, &cfg->mqtt_tls_key };
+			   &cfg->mqtt_tls_cert, &cfg->mqtt_tls_key,
+			   &cfg->webhooks_ca_bundle };
 	for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++) {
 		if (!**paths[i])
 			continue;
@@ -378,8 +382,12 @@ static void run_periodic(struct app *app, struct store *store)
 		metrics_add(M_OUTBOX_RESENDS, (uint64_t)resent);
 		wake = true;
 	}
+	int escalated = escalation_due(store, app->cfg, now, &err);
+	if (escalated < 0)
+		log_error("escalating silent villages: %s", err.message);
+	wake |= escalated > 0;
 	if (wake)
-		mqtt_sender_wake(app->mqtt);
+		app_wake_senders(app);
 }
 
 static int cmd_run(const char *config_path, int argc, char **argv)
@@ -422,9 +430,15 @@ static int cmd_run(const char *config_path, int argc, char **argv)
 	sigaddset(&set, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0) {
+		log_error("libcurl could not start");
+		goto done;
+	}
 
 	if (outbox_reset_inflight(store, "mqtt", &err) < 0 ||
-	    mqtt_sender_start(&app, &app.mqtt, &err) < 0) {
+	    outbox_reset_inflight(store, "webhook", &err) < 0 ||
+	    mqtt_sender_start(&app, &app.mqtt, &err) < 0 ||
+	    webhook_sender_start(&app, &app.webhook, &err) < 0) {
 		log_error("%s", err.message);
 		goto done;
 	}
@@ -458,9 +472,11 @@ static int cmd_run(const char *config_path, int argc, char **argv)
 done:
 	http_stop(http, 10000);
 	mqtt_sender_stop(app.mqtt);
+	webhook_sender_stop(app.webhook);
 	store_close(store);
 	store_thread_teardown();
 	metrics_free();
+	curl_global_cleanup();
 	config_free(&cfg);
 	if (rc == 0)
 		log_info("stopped");

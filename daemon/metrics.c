@@ -56,6 +56,17 @@ static const struct {
 	[M_OUTBOX_RESENDS] = { "scicast_outbox_resends_total",
 			       "Village deliveries re-sent because no ack "
 			       "came." },
+	[M_WEBHOOK_REQUESTS] = { "scicast_webhook_requests_total",
+				 "Webhook requests started." },
+	[M_WEBHOOK_ACKED] = { "scicast_webhook_acked_total",
+			      "Webhook requests answered 2xx." },
+	[M_WEBHOOK_RETRIES] = { "scicast_webhook_retries_total",
+				"Webhook attempts that failed and will be "
+				"retried." },
+	[M_WEBHOOK_DEAD] = { "scicast_webhook_dead_total",
+			     "Webhook deliveries given up (dead, or 410 Gone)." },
+	[M_ESCALATIONS] = { "scicast_escalations_total",
+			    "Escalation messages sent for silent villages." },
 	[M_EMERGENCIES_DECLARED] = { "scicast_emergencies_declared_total",
 				     "Emergencies declared." },
 	[M_EMERGENCIES_EXPIRED] = { "scicast_emergencies_expired_total",
@@ -69,6 +80,8 @@ static const struct {
 			       "1 while connected to the broker." },
 	[M_MQTT_INFLIGHT] = { "scicast_mqtt_inflight",
 			      "Publishes awaiting their PUBACK." },
+	[M_WEBHOOK_INFLIGHT] = { "scicast_webhook_inflight",
+				 "Webhook requests running." },
 };
 
 int metrics_init(int nroutes)

@@ -177,6 +177,27 @@ static const struct migration migrations[] = {
 	  "CREATE INDEX deliveries_message ON deliveries(message);"
 	  "CREATE INDEX deliveries_channel ON deliveries(channel_id,"
 	  " emergency_id);" },
+	{ 4, "webhook attempts and escalation",
+	  /* one row per try of a webhook: the history behind "dead" */
+	  "CREATE TABLE delivery_attempts ("
+	  " id INTEGER PRIMARY KEY,"
+	  " delivery_id INTEGER NOT NULL REFERENCES deliveries(id),"
+	  " attempt INTEGER NOT NULL,"
+	  " started_at INTEGER NOT NULL,"
+	  " duration_ms INTEGER NOT NULL,"
+	  " http_status INTEGER,"
+	  " outcome TEXT NOT NULL,"
+	  " error TEXT,"
+	  " next_attempt_at INTEGER"
+	  ");"
+	  "CREATE INDEX delivery_attempts_delivery ON"
+	  " delivery_attempts(delivery_id, attempt);"
+	  /* escalation: the silent village delivery that was reported, and
+	   * the deliveries that report it (kept out of coverage counts) */
+	  "ALTER TABLE deliveries ADD COLUMN escalated_at INTEGER;"
+	  "ALTER TABLE deliveries ADD COLUMN escalation INTEGER NOT NULL"
+	  " DEFAULT 0;"
+	  "CREATE INDEX deliveries_state ON deliveries(state, kind);" },
 };
 
 #define N_MIGRATIONS (int)(sizeof migrations / sizeof migrations[0])

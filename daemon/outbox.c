@@ -58,27 +58,60 @@ int outbox_reset_inflight(struct store *s, const char *kind, struct err *err)
 	return 0;
 }
 
-int outbox_claim(struct store *s, const char *kind, const char *alert_prefix,
-		 int limit, struct outbox_item **items, size_t *n,
-		 struct err *err)
+#define CLAIM_COLUMNS                                                         \
+	"SELECT d.id, d.channel_id, d.emergency_id, m.message_id,"            \
+	" d.region_code, d.tier, d.attempts, m.expires_at, c.target,"         \
+	" r.path, m.payload, c.secret, c.headers, c.timeout_ms,"              \
+	" c.max_concurrency, m.msg_type"                                      \
+	" FROM deliveries d JOIN messages m ON m.id = d.message"              \
+	" JOIN channels c ON c.id = d.channel_id"                             \
+	" JOIN regions r ON r.code = d.region_code"                           \
+	" WHERE d.kind = ?1 AND d.state = 'pending'"                          \
+	" AND d.next_attempt_at <= ?2 AND c.enabled = 1"
+
+static int read_item(sqlite3_stmt *st, const char *alert_prefix,
+		     struct outbox_item *it)
 {
-	static const char sql_due[] =
-		"SELECT d.id, d.channel_id, d.emergency_id, m.message_id,"
-		" d.region_code, d.tier, d.attempts, m.expires_at, c.target,"
-		" r.path, m.payload, c.secret, c.headers, c.timeout_ms,"
-		" c.max_concurrency, m.msg_type"
-		" FROM deliveries d JOIN messages m ON m.id = d.message"
-		" JOIN channels c ON c.id = d.channel_id"
-		" JOIN regions r ON r.code = d.region_code"
-		" WHERE d.kind = ?1 AND d.state = 'pending'"
-		" AND d.next_attempt_at <= ?2"
-		" ORDER BY d.priority DESC, d.next_attempt_at, d.id LIMIT ?3";
+	it->delivery = sqlite3_column_int64(st, 0);
+	it->channel = sqlite3_column_int64(st, 1);
+	it->emergency = sqlite3_column_int64(st, 2);
+	snprintf(it->message_id, sizeof it->message_id, "%s",
+		 store_col_text(st, 3));
+	snprintf(it->region, sizeof it->region, "%s", store_col_text(st, 4));
+	it->tier = sqlite3_column_int(st, 5);
+	it->attempts = sqlite3_column_int(st, 6) + 1;
+	it->expires_ms = sqlite3_column_int64(st, 7);
+	if (sqlite3_column_type(st, 8) != SQLITE_NULL) {
+		it->target = strdup(store_col_text(st, 8));
+	} else {
+		size_t len = strlen(alert_prefix) + 1 +
+			     strlen(store_col_text(st, 9)) + 1;
+		it->target = malloc(len);
+		if (it->target)
+			snprintf(it->target, len, "%s/%s", alert_prefix,
+				 store_col_text(st, 9));
+	}
+	it->payload_len = (size_t)sqlite3_column_bytes(st, 10);
+	it->payload = strndup(store_col_text(st, 10), it->payload_len);
+	if (sqlite3_column_type(st, 11) != SQLITE_NULL)
+		it->secret = strdup(store_col_text(st, 11));
+	if (sqlite3_column_type(st, 12) != SQLITE_NULL)
+		it->headers = strdup(store_col_text(st, 12));
+	it->timeout_ms = sqlite3_column_int64(st, 13);
+	it->max_concurrency = sqlite3_column_int(st, 14);
+	snprintf(it->msg_type, sizeof it->msg_type, "%s", store_col_text(st, 15));
+	return it->target && it->payload ? 0 : -1;
+}
+
+static int claim(struct store *s, const char *sql, const char *kind,
+		 const char *alert_prefix, int limit,
+		 struct outbox_item **items, size_t *n, struct err *err)
+{
 	static const char sql_take[] =
 		"UPDATE deliveries SET state = 'inflight',"
 		" attempts = attempts + 1 WHERE id = ?";
 	struct outbox_item *out = NULL;
 	size_t count = 0;
-	int64_t now;
 	*items = NULL;
 	*n = 0;
 	if (limit <= 0)
@@ -90,52 +123,19 @@ int outbox_claim(struct store *s, const char *kind, const char *alert_prefix,
 	}
 	if (store_begin(s, err) < 0)
 		goto fail;
-	sqlite3_stmt *st = store_stmt(s, sql_due, err);
+	sqlite3_stmt *st = store_stmt(s, sql, err);
 	if (!st)
 		goto rollback;
-	now = util_now_ms();
 	store_bind_text(st, 1, kind);
-	sqlite3_bind_int64(st, 2, now);
+	sqlite3_bind_int64(st, 2, util_now_ms());
 	sqlite3_bind_int(st, 3, limit);
 	int rc;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		struct outbox_item *it = &out[count++];
-		it->delivery = sqlite3_column_int64(st, 0);
-		it->channel = sqlite3_column_int64(st, 1);
-		it->emergency = sqlite3_column_int64(st, 2);
-		snprintf(it->message_id, sizeof it->message_id, "%s",
-			 store_col_text(st, 3));
-		snprintf(it->region, sizeof it->region, "%s",
-			 store_col_text(st, 4));
-		it->tier = sqlite3_column_int(st, 5);
-		it->attempts = sqlite3_column_int(st, 6) + 1;
-		it->expires_ms = sqlite3_column_int64(st, 7);
-		if (sqlite3_column_type(st, 8) != SQLITE_NULL) {
-			it->target = strdup(store_col_text(st, 8));
-		} else {
-			size_t len = strlen(alert_prefix) + 1 +
-				     strlen(store_col_text(st, 9)) + 1;
-			it->target = malloc(len);
-			if (it->target)
-				snprintf(it->target, len, "%s/%s", alert_prefix,
-					 store_col_text(st, 9));
-		}
-		it->payload_len = (size_t)sqlite3_column_bytes(st, 10);
-		it->payload = strndup(store_col_text(st, 10), it->payload_len);
-		if (sqlite3_column_type(st, 11) != SQLITE_NULL)
-			it->secret = strdup(store_col_text(st, 11));
-		if (sqlite3_column_type(st, 12) != SQLITE_NULL)
-			it->headers = strdup(store_col_text(st, 12));
-		it->timeout_ms = sqlite3_column_int64(st, 13);
-		it->max_concurrency = sqlite3_column_int(st, 14);
-		snprintf(it->msg_type, sizeof it->msg_type, "%s",
-			 store_col_text(st, 15));
-		if (!it->target || !it->payload) {
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		if (read_item(st, alert_prefix, &out[count++]) < 0) {
 			sqlite3_reset(st);
 			err_oom(err);
 			goto rollback;
 		}
-	}
 	sqlite3_reset(st);
 	if (rc != SQLITE_DONE) {
 		store_fail(s, err, "claiming deliveries");
@@ -159,6 +159,154 @@ rollback:
 fail:
 	outbox_items_free(out, count);
 	return -1;
+}
+
+int outbox_claim(struct store *s, const char *kind, const char *alert_prefix,
+		 int limit, struct outbox_item **items, size_t *n,
+		 struct err *err)
+{
+	static const char sql[] = CLAIM_COLUMNS
+		" ORDER BY d.priority DESC, d.next_attempt_at, d.id LIMIT ?3";
+	return claim(s, sql, kind, alert_prefix, limit, items, n, err);
+}
+
+int outbox_claim_except_busy(struct store *s, const char *kind, int limit,
+			     struct outbox_item **items, size_t *n,
+			     struct err *err)
+{
+	static const char sql[] = CLAIM_COLUMNS
+		" AND d.channel_id NOT IN (SELECT channel_id FROM"
+		"  temp.outbox_busy)"
+		" ORDER BY d.priority DESC, d.next_attempt_at, d.id LIMIT ?3";
+	return claim(s, sql, kind, "", limit, items, n, err);
+}
+
+int outbox_busy_setup(struct store *s, struct err *err)
+{
+	return store_exec(s, "CREATE TEMP TABLE IF NOT EXISTS outbox_busy"
+			     " (channel_id INTEGER PRIMARY KEY)", err);
+}
+
+int outbox_busy_set(struct store *s, int64_t channel, bool busy,
+		    struct err *err)
+{
+	static const char sql_add[] =
+		"INSERT OR IGNORE INTO temp.outbox_busy(channel_id) VALUES (?)";
+	static const char sql_del[] =
+		"DELETE FROM temp.outbox_busy WHERE channel_id = ?";
+	sqlite3_stmt *st = store_stmt(s, busy ? sql_add : sql_del, err);
+	if (!st)
+		return -1;
+	sqlite3_bind_int64(st, 1, channel);
+	return step_done(s, st, "marking a busy channel", err);
+}
+
+int outbox_record_results(struct store *s, const struct outbox_result *r,
+			  size_t n, struct err *err)
+{
+	static const char sql_attempt[] =
+		"INSERT INTO delivery_attempts(delivery_id, attempt, started_at,"
+		" duration_ms, http_status, outcome, error, next_attempt_at)"
+		" VALUES (?, ?, ?, ?, ?, ?, ?, ?)";
+	static const char sql_acked[] =
+		"UPDATE deliveries SET state = 'acked', sent_at = ?2,"
+		" acked_at = ?2, ack_status = ?3, last_error = NULL"
+		" WHERE id = ?1 AND state = 'inflight'";
+	static const char sql_retry[] =
+		"UPDATE deliveries SET state = CASE WHEN ?4 THEN 'dead'"
+		" ELSE 'pending' END, next_attempt_at = ?2, last_error = ?3"
+		" WHERE id = ?1 AND state = 'inflight'";
+	static const char sql_gone[] =
+		"UPDATE channels SET enabled = 0, disabled_reason = ?2,"
+		" updated_at = ?3 WHERE id = ?1";
+	static const char sql_gone_rest[] =
+		"UPDATE deliveries SET state = 'dead', last_error = ?2"
+		" WHERE channel_id = ?1 AND state IN ('pending', 'failed')";
+	if (!n)
+		return 0;
+	if (store_begin(s, err) < 0)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		const struct outbox_result *x = &r[i];
+		sqlite3_stmt *st = store_stmt(s, sql_attempt, err);
+		if (!st)
+			goto fail;
+		sqlite3_bind_int64(st, 1, x->delivery);
+		sqlite3_bind_int(st, 2, x->attempt);
+		sqlite3_bind_int64(st, 3, x->started_ms);
+		sqlite3_bind_int64(st, 4, x->duration_ms);
+		if (x->http_status)
+			sqlite3_bind_int(st, 5, x->http_status);
+		store_bind_text(st, 6, x->outcome);
+		store_bind_text(st, 7, x->error[0] ? x->error : NULL);
+		if (x->next_ms)
+			sqlite3_bind_int64(st, 8, x->next_ms);
+		if (step_done(s, st, "recording an attempt", err) < 0)
+			goto fail;
+		if (strcmp(x->outcome, "acked") == 0) {
+			char status[24];
+			snprintf(status, sizeof status, "http %d", x->http_status);
+			st = store_stmt(s, sql_acked, err);
+			if (!st)
+				goto fail;
+			sqlite3_bind_int64(st, 1, x->delivery);
+			sqlite3_bind_int64(st, 2, x->started_ms + x->duration_ms);
+			store_bind_text(st, 3, status);
+		} else {
+			st = store_stmt(s, sql_retry, err);
+			if (!st)
+				goto fail;
+			sqlite3_bind_int64(st, 1, x->delivery);
+			sqlite3_bind_int64(st, 2, x->next_ms);
+			store_bind_text(st, 3, x->error);
+			sqlite3_bind_int(st, 4, strcmp(x->outcome, "retry") != 0);
+		}
+		if (step_done(s, st, "recording a delivery", err) < 0)
+			goto fail;
+		if (strcmp(x->outcome, "gone") == 0) {
+			st = store_stmt(s, sql_gone, err);
+			if (!st)
+				goto fail;
+			sqlite3_bind_int64(st, 1, x->channel);
+			store_bind_text(st, 2, x->error);
+			sqlite3_bind_int64(st, 3, util_now_ms());
+			if (step_done(s, st, "disabling a channel", err) < 0)
+				goto fail;
+			st = store_stmt(s, sql_gone_rest, err);
+			if (!st)
+				goto fail;
+			sqlite3_bind_int64(st, 1, x->channel);
+			store_bind_text(st, 2, x->error);
+			if (step_done(s, st, "disabling a channel", err) < 0)
+				goto fail;
+		}
+	}
+	return store_commit(s, err);
+fail:
+	store_rollback(s);
+	return -1;
+}
+
+int outbox_redrive(struct store *s, int64_t delivery, int64_t emergency,
+		   long *count, struct err *err)
+{
+	static const char sql_one[] =
+		"UPDATE deliveries SET state = 'pending', attempts = 0,"
+		" next_attempt_at = ?2 WHERE id = ?1"
+		" AND state IN ('dead', 'failed')";
+	static const char sql_all[] =
+		"UPDATE deliveries SET state = 'pending', attempts = 0,"
+		" next_attempt_at = ?2 WHERE emergency_id = ?1 AND state = 'dead'"
+		" AND channel_id IN (SELECT id FROM channels WHERE enabled = 1)";
+	sqlite3_stmt *st = store_stmt(s, delivery ? sql_one : sql_all, err);
+	if (!st)
+		return -1;
+	sqlite3_bind_int64(st, 1, delivery ? delivery : emergency);
+	sqlite3_bind_int64(st, 2, util_now_ms());
+	if (step_done(s, st, "re-driving deliveries", err) < 0)
+		return -1;
+	*count = sqlite3_changes(store_db(s));
+	return 0;
 }
 
 int outbox_mark_sent(struct store *s, const int64_t *ids, size_t n,

@@ -725,7 +725,8 @@ static int load_reached(struct plan *p, struct err *err)
 	static const char sql[] =
 		"SELECT c.id, c.region_code FROM channels c"
 		" JOIN (SELECT channel_id, max(id) AS last FROM deliveries"
-		"  WHERE emergency_id = ?1 GROUP BY channel_id) d"
+		"  WHERE emergency_id = ?1 AND escalation = 0"
+		"  GROUP BY channel_id) d"
 		"  ON d.channel_id = c.id"
 		" JOIN deliveries dl ON dl.id = d.last"
 		" JOIN messages m ON m.id = dl.message"

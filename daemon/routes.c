@@ -64,6 +64,15 @@ const struct route http_routes[] = {
 	{ "GET", "/api/v1/emergencies/{id}/deliveries", ROLE_VIEWER,
 	  api_emergencies_deliveries, 0,
 	  "Deliveries (?state=&town=&tier=&kind=&revision=&limit=&offset=)" },
+	{ "POST", "/api/v1/emergencies/{id}/retry", ROLE_OPERATOR,
+	  api_emergencies_retry, 0,
+	  "Re-drive every dead delivery of an emergency" },
+	{ "GET", "/api/v1/deliveries", ROLE_VIEWER, api_deliveries_list, 0,
+	  "Deliveries of every emergency (?state=dead&kind=&emergency=)" },
+	{ "GET", "/api/v1/deliveries/{id}", ROLE_VIEWER, api_deliveries_get, 0,
+	  "One delivery with the history of its attempts" },
+	{ "POST", "/api/v1/deliveries/{id}/retry", ROLE_OPERATOR,
+	  api_deliveries_retry, 0, "Re-drive one dead delivery" },
 };
 
 const int http_route_count = sizeof http_routes / sizeof http_routes[0];

@@ -39,6 +39,11 @@ API_HANDLER(api_emergencies_revise);
 API_HANDLER(api_emergencies_cancel);
 API_HANDLER(api_emergencies_deliveries);
 
+API_HANDLER(api_emergencies_retry);
+API_HANDLER(api_deliveries_list);
+API_HANDLER(api_deliveries_get);
+API_HANDLER(api_deliveries_retry);
+
 /* Shared by handlers: the {id} path parameter as a positive integer. */
 int api_param_id(struct http_req *req, int i, int64_t *out, struct err *err);
 

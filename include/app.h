@@ -10,6 +10,7 @@
 #include "config.h"
 
 struct mqtt_sender;
+struct webhook_sender;
 
 struct app {
 	struct config *cfg;
@@ -20,6 +21,10 @@ struct app {
 	atomic_bool stopping;
 	/* The senders, to wake after a commit (their wake is thread-safe). */
 	struct mqtt_sender *mqtt;
+	struct webhook_sender *webhook;
 };
+
+/* Something was committed to the outbox: the senders look now. */
+void app_wake_senders(struct app *app);
 
 #endif

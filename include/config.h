@@ -67,6 +67,16 @@ struct config {
 
 	bool channels_auto_mqtt;
 
+	int64_t webhooks_timeout_ms;
+	int64_t webhooks_connect_timeout_ms;
+	int webhooks_max_attempts;
+	int64_t webhooks_retry_initial_ms;
+	int64_t webhooks_retry_max_ms;
+	int webhooks_retry_jitter;      /* percent */
+	int webhooks_concurrency;       /* per endpoint, by default */
+	int webhooks_max_connections;
+	char *webhooks_ca_bundle;
+
 	int log_level;
 
 	char *templates_default_locale;

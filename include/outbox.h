@@ -8,6 +8,7 @@
 #ifndef SCICAST_OUTBOX_H
 #define SCICAST_OUTBOX_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -47,6 +48,42 @@ int outbox_reset_inflight(struct store *s, const char *kind, struct err *err);
 int outbox_claim(struct store *s, const char *kind, const char *alert_prefix,
 		 int limit, struct outbox_item **items, size_t *n,
 		 struct err *err);
+
+/* The same for a sender that limits each channel's concurrency: channels
+ * marked busy (outbox_busy_set) are skipped, so a slow endpoint's backlog
+ * never fills the sender's memory ahead of the others. The marks live in
+ * a temporary table of the calling connection. */
+int outbox_busy_setup(struct store *s, struct err *err);
+int outbox_busy_set(struct store *s, int64_t channel, bool busy,
+		    struct err *err);
+int outbox_claim_except_busy(struct store *s, const char *kind, int limit,
+			     struct outbox_item **items, size_t *n,
+			     struct err *err);
+
+/* The outcome of one webhook attempt. */
+struct outbox_result {
+	int64_t delivery;
+	int64_t channel;
+	int attempt;
+	int64_t started_ms;
+	int64_t duration_ms;
+	int http_status;       /* 0: no answer */
+	const char *outcome;   /* acked, retry, dead, gone */
+	char error[300];
+	int64_t next_ms;       /* retry: when */
+};
+
+/* Records attempts (history) and their deliveries' new state in one
+ * transaction; "gone" also disables the channel and ends its other
+ * waiting deliveries. */
+int outbox_record_results(struct store *s, const struct outbox_result *r,
+			  size_t n, struct err *err);
+
+/* Puts a dead (or failed) delivery — or, with delivery 0, every dead
+ * delivery of an emergency on an enabled channel — back in the queue with
+ * a fresh set of attempts. */
+int outbox_redrive(struct store *s, int64_t delivery, int64_t emergency,
+		   long *count, struct err *err);
 
 /* The broker or endpoint took these deliveries (PUBACK, 2xx for webhooks
  * use outbox_mark_acked). One transaction for the batch. */

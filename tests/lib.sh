@@ -180,3 +180,28 @@ settled() {
 	_c=$(curl -s "$URL/api/v1/emergencies/$1" | jq -r '.coverage.total | "\(.pending) \(.inflight)"')
 	[ "$_c" = "0 0" ]
 }
+
+# ---- webhooks: a receiver that verifies signatures ----
+HOOK_SECRET="whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSwC2FVsBQIhrsc"
+HOOK_PORT=""
+HOOK_URL=""
+HOOK_LOG=""
+hookd_start() {
+	HOOK_PORT=$(freeport)
+	HOOK_URL="http://127.0.0.1:$HOOK_PORT"
+	HOOK_LOG="$T/hookd.jsonl"
+	: > "$T/hookd.ready"
+	"$BUILD/tools/hookd" --port "$HOOK_PORT" --secret "$HOOK_SECRET" --log "$HOOK_LOG" \
+		> "$T/hookd.ready" 2>>"$T/hookd-stderr.log" &
+	PIDS="$PIDS $!"
+	wait_for 50 grep -q ready "$T/hookd.ready"
+}
+# hook_channel REGION PATH [extra json fields] — creates a webhook channel
+# to the receiver; prints its id.
+hook_channel() {
+	_extra=${3:-}
+	curl -s -X POST "$URL/api/v1/channels" -H 'Content-Type: application/json' \
+		-d "{\"region\":\"$1\",\"kind\":\"webhook\",\"target\":\"$HOOK_URL$2\",\"secret\":\"$HOOK_SECRET\"$_extra}" | jq -r .id
+}
+# Requests the receiver got on a path (prefix match).
+hook_hits() { jq -r --arg p "$1" 'select(.path | startswith($p)) | .path' "$HOOK_LOG" 2>/dev/null | wc -l; }

@@ -50,7 +50,7 @@ tally() { # name logfile exitcode
 		printf '%-40s %3d passed\n' "$1" "$p"
 	fi
 	# lines a test wants a reader to see (e.g. "mustache spec: P/T passed")
-	grep -E '^(mustache spec|library|templates):' "$2" | sed 's/^/    /' || true
+	grep -E '^(mustache spec|library|templates|webhooks):' "$2" | sed 's/^/    /' || true
 }
 
 echo "== unit tests"

@@ -13,6 +13,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "util.h"
+
 static volatile sig_atomic_t stop;
 static void on_signal(int sig) { (void)sig; stop = 1; }
 
@@ -106,8 +108,10 @@ int main(int argc, char **argv)
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
 		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
-		if (!strcmp(a, "--port") && v) {
-			o.port = (int)strtol(v, NULL, 10);
+		long long n;
+		if (!strcmp(a, "--port") && v &&
+		    util_parse_ll(v, 1, 65535, &n) == 0) {
+			o.port = (int)n;
 			i++;
 		} else if (!strcmp(a, "--host") && v) {
 			o.host = v;

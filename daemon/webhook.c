@@ -1,0 +1,715 @@
+/* webhook: the webhook sender thread.
+ *
+ * Deliveries are claimed in batches and queued per channel in memory; each
+ * channel has its own limit of requests in flight, so a hanging endpoint
+ * holds only its own slots and never the others'. A channel with a backlog
+ * is marked busy in the claim (a temporary table of this thread's
+ * connection), so its queue cannot crowd the others out of memory either.
+ * libcurl's multi handle keeps connections alive between requests and
+ * speaks HTTP/2 where a TLS server offers it. Outcomes are written in
+ * batches, each with its attempt row, so the history shows every try and
+ * the wait before the next. Other threads only touch curl_multi_wakeup. */
+#define _GNU_SOURCE
+#include "webhook.h"
+
+#include <curl/curl.h>
+#include <jansson.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "buf.h"
+#include "crypto.h"
+#include "log.h"
+#include "metrics.h"
+#include "outbox.h"
+#include "store.h"
+#include "util.h"
+#include "version.h"
+#include "whsig.h"
+
+#define CLAIM_BATCH 200
+#define QUEUE_MAX 5000        /* claimed and waiting, in all */
+#define RESPONSE_KEEP 512     /* bytes of an error response we keep */
+#define FLUSH_EVERY_MS 50
+#define IDLE_RECHECK_MS 1000
+
+struct transfer;
+
+struct channel_state {
+	int64_t id;
+	int limit;
+	int active;
+	bool busy;                /* marked in outbox_busy */
+	struct outbox_item *queue; /* FIFO */
+	size_t qhead, qlen, qcap;
+	struct channel_state *next_ready;
+	bool ready_listed;
+};
+
+struct transfer {
+	struct transfer *prev, *next;   /* the running ones, for the stop */
+	CURL *easy;
+	struct curl_slist *headers;
+	struct outbox_item item;
+	struct channel_state *ch;
+	struct buf response;
+	long retry_after_s;
+	int64_t started_ms;
+	char errbuf[CURL_ERROR_SIZE];
+};
+
+struct webhook_sender {
+	struct app *app;
+	const struct config *cfg;
+	struct store *store;
+	CURLM *multi;
+	pthread_t thread;
+	bool started;
+	atomic_bool stop;
+
+	struct channel_state **channels; /* open addressing by id */
+	size_t nchannels, capchannels;
+	size_t queued;
+	int active;
+	struct transfer *running;
+	int64_t idle_until;
+
+	struct outbox_result *results;
+	size_t nresults, capresults;
+	int64_t first_unflushed;
+	unsigned rand_state;
+};
+
+/* ---- channels ---- */
+
+static size_t chan_slot(const struct webhook_sender *w, int64_t id)
+{
+	return ((uint64_t)id * 0x9E3779B97F4A7C15ULL >> 20) & (w->capchannels - 1);
+}
+
+static struct channel_state *channel_get(struct webhook_sender *w, int64_t id,
+					 int limit)
+{
+	if (w->capchannels) {
+		for (size_t k = chan_slot(w, id); w->channels[k];
+		     k = (k + 1) & (w->capchannels - 1))
+			if (w->channels[k]->id == id)
+				return w->channels[k];
+	}
+	if ((w->nchannels + 1) * 2 > w->capchannels) {
+		size_t cap = w->capchannels ? w->capchannels * 2 : 256;
+		struct channel_state **g = calloc(cap, sizeof *g);
+		if (!g)
+			return NULL;
+		struct channel_state **old = w->channels;
+		size_t oldn = w->capchannels;
+		w->channels = g;
+		w->capchannels = cap;
+		for (size_t i = 0; i < oldn; i++)
+			if (old[i]) {
+				size_t k = chan_slot(w, old[i]->id);
+				while (w->channels[k])
+					k = (k + 1) & (cap - 1);
+				w->channels[k] = old[i];
+			}
+		free(old);
+	}
+	struct channel_state *c = calloc(1, sizeof *c);
+	if (!c)
+		return NULL;
+	c->id = id;
+	c->limit = limit > 0 ? limit : w->cfg->webhooks_concurrency;
+	size_t k = chan_slot(w, id);
+	while (w->channels[k])
+		k = (k + 1) & (w->capchannels - 1);
+	w->channels[k] = c;
+	w->nchannels++;
+	return c;
+}
+
+static int channel_push(struct channel_state *c, struct outbox_item *it)
+{
+	if (c->qlen == c->qcap) {
+		size_t cap = c->qcap ? c->qcap * 2 : 16;
+		struct outbox_item *g = malloc(cap * sizeof *g);
+		if (!g)
+			return -1;
+		for (size_t i = 0; i < c->qlen; i++)
+			g[i] = c->queue[(c->qhead + i) % c->qcap];
+		free(c->queue);
+		c->queue = g;
+		c->qcap = cap;
+		c->qhead = 0;
+	}
+	c->queue[(c->qhead + c->qlen) % c->qcap] = *it;
+	c->qlen++;
+	memset(it, 0, sizeof *it);
+	return 0;
+}
+
+static void channel_pop(struct channel_state *c, struct outbox_item *out)
+{
+	*out = c->queue[c->qhead];
+	c->qhead = (c->qhead + 1) % c->qcap;
+	c->qlen--;
+}
+
+/* A channel with more waiting than it can send soon is left out of the
+ * next claims until its queue drains. */
+static void update_busy(struct webhook_sender *w, struct channel_state *c)
+{
+	struct err err;
+	bool busy = c->qlen >= (size_t)c->limit * 4;
+	if (busy == c->busy)
+		return;
+	if (outbox_busy_set(w->store, c->id, busy, &err) < 0) {
+		log_error("webhook: %s", err.message);
+		return;
+	}
+	c->busy = busy;
+}
+
+/* ---- outcomes ---- */
+
+int64_t webhook_backoff_ms(const struct config *cfg, int attempts)
+{
+	int64_t wait = cfg->webhooks_retry_initial_ms;
+	for (int i = 1; i < attempts && wait < cfg->webhooks_retry_max_ms; i++)
+		wait *= 2;
+	if (wait > cfg->webhooks_retry_max_ms)
+		wait = cfg->webhooks_retry_max_ms;
+	return wait;
+}
+
+static int64_t jittered(struct webhook_sender *w, int64_t wait)
+{
+	int pct = w->cfg->webhooks_retry_jitter;
+	if (pct <= 0 || wait <= 0)
+		return wait;
+	/* uniform in [-pct, +pct] percent */
+	int r = (int)(rand_r(&w->rand_state) % (unsigned)(2 * pct + 1)) - pct;
+	return wait + wait * r / 100;
+}
+
+static void flush(struct webhook_sender *w)
+{
+	struct err err;
+	if (!w->nresults)
+		return;
+	if (outbox_record_results(w->store, w->results, w->nresults, &err) < 0) {
+		log_error("webhook: recording %zu outcomes: %s (kept; the "
+			  "deliveries go out again after a restart)",
+			  w->nresults, err.message);
+		return;
+	}
+	/* a retry now on disk may be due before the next planned look */
+	for (size_t i = 0; i < w->nresults; i++)
+		if (strcmp(w->results[i].outcome, "retry") == 0 &&
+		    w->results[i].next_ms < w->idle_until)
+			w->idle_until = w->results[i].next_ms;
+	w->nresults = 0;
+	w->first_unflushed = 0;
+}
+
+static struct outbox_result *new_result(struct webhook_sender *w)
+{
+	if (w->nresults == w->capresults) {
+		size_t cap = w->capresults ? w->capresults * 2 : 256;
+		struct outbox_result *g = realloc(w->results, cap * sizeof *g);
+		if (!g)
+			return NULL;
+		w->results = g;
+		w->capresults = cap;
+	}
+	struct outbox_result *r = &w->results[w->nresults++];
+	memset(r, 0, sizeof *r);
+	if (!w->first_unflushed)
+		w->first_unflushed = util_now_ms();
+	return r;
+}
+
+/* The first line of a response, printable, for the delivery's error. */
+static void response_snippet(const struct buf *b, char *out, size_t cap)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < b->len && n + 1 < cap && n < 160; i++) {
+		unsigned char c = (unsigned char)b->data[i];
+		if (c == '\n' || c == '\r')
+			break;
+		out[n++] = c < 0x20 ? ' ' : (char)c;
+	}
+	/* do not cut a UTF-8 character in two */
+	while (n && ((unsigned char)out[n - 1] & 0xC0) == 0x80)
+		n--;
+	if (n && ((unsigned char)out[n - 1] & 0xC0) == 0xC0)
+		n--;
+	out[n] = '\0';
+}
+
+static void finish(struct webhook_sender *w, struct transfer *t, CURLcode cc)
+{
+	const struct config *cfg = w->cfg;
+	long status = 0;
+	int64_t now = util_now_ms();
+	struct outbox_result *r = new_result(w);
+	if (!r) {
+		log_error("webhook: out of memory recording an outcome");
+		return;
+	}
+	curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &status);
+	r->delivery = t->item.delivery;
+	r->channel = t->item.channel;
+	r->attempt = t->item.attempts;
+	r->started_ms = t->started_ms;
+	r->duration_ms = now - t->started_ms;
+	r->http_status = (int)status;
+	bool last = t->item.attempts >= cfg->webhooks_max_attempts;
+	int64_t wait = jittered(w, webhook_backoff_ms(cfg, t->item.attempts));
+	if (cc != CURLE_OK) {
+		snprintf(r->error, sizeof r->error, "%s: %s",
+			 cc == CURLE_OPERATION_TIMEDOUT ? "timed out"
+							: "connection failed",
+			 t->errbuf[0] ? t->errbuf : curl_easy_strerror(cc));
+		r->outcome = last ? "dead" : "retry";
+		r->http_status = 0;
+	} else if (status >= 200 && status < 300) {
+		r->outcome = "acked";
+	} else if (status == 410) {
+		char snippet[200];
+		response_snippet(&t->response, snippet, sizeof snippet);
+		snprintf(r->error, sizeof r->error, "HTTP 410 Gone: the endpoint "
+			 "asked not to be called again; channel %lld disabled%s%s",
+			 (long long)t->item.channel, snippet[0] ? ": " : "",
+			 snippet);
+		r->outcome = "gone";
+		log_warn("webhook: channel %lld answered 410 Gone: disabled",
+			 (long long)t->item.channel);
+	} else {
+		char snippet[200];
+		response_snippet(&t->response, snippet, sizeof snippet);
+		if (status >= 300 && status < 400) {
+			char *loc = NULL;
+			curl_easy_getinfo(t->easy, CURLINFO_REDIRECT_URL, &loc);
+			snprintf(r->error, sizeof r->error, "HTTP %ld: a redirect "
+				 "(to %.150s), not followed", status,
+				 loc ? loc : "?");
+		} else {
+			snprintf(r->error, sizeof r->error, "HTTP %ld%s%s", status,
+				 snippet[0] ? ": " : "", snippet);
+		}
+		if (status == 429 && t->retry_after_s > 0) {
+			wait = t->retry_after_s * 1000;
+			if (wait > cfg->webhooks_retry_max_ms)
+				wait = cfg->webhooks_retry_max_ms;
+		}
+		r->outcome = last ? "dead" : "retry";
+	}
+	if (strcmp(r->outcome, "retry") == 0)
+		r->next_ms = now + wait;
+	else
+		r->next_ms = now;
+	if (strcmp(r->outcome, "acked") == 0)
+		metrics_add(M_WEBHOOK_ACKED, 1);
+	else if (strcmp(r->outcome, "retry") == 0)
+		metrics_add(M_WEBHOOK_RETRIES, 1);
+	else
+		metrics_add(M_WEBHOOK_DEAD, 1);
+	if (strcmp(r->outcome, "dead") == 0)
+		log_warn("webhook: delivery %lld to channel %lld is dead after "
+			 "%d attempts: %s", (long long)t->item.delivery,
+			 (long long)t->item.channel, t->item.attempts, r->error);
+	else if (r->error[0])
+		log_info("webhook: delivery %lld attempt %d: %s; next in %.1fs",
+			 (long long)t->item.delivery, t->item.attempts, r->error,
+			 (double)(r->next_ms - now) / 1000);
+}
+
+/* ---- transfers ---- */
+
+static size_t on_body(char *p, size_t size, size_t n, void *ud)
+{
+	struct transfer *t = ud;
+	size_t len = size * n;
+	if (t->response.len < RESPONSE_KEEP) {
+		size_t keep = RESPONSE_KEEP - t->response.len;
+		buf_append(&t->response, p, len < keep ? len : keep);
+	}
+	return len;
+}
+
+static size_t on_header(char *p, size_t size, size_t n, void *ud)
+{
+	struct transfer *t = ud;
+	size_t len = size * n;
+	if (len > 12 && strncasecmp(p, "Retry-After:", 12) == 0) {
+		char v[64];
+		size_t vl = len - 12 < sizeof v - 1 ? len - 12 : sizeof v - 1;
+		memcpy(v, p + 12, vl);
+		v[vl] = '\0';
+		char *s = v;
+		while (*s == ' ')
+			s++;
+		s[strcspn(s, "\r\n")] = '\0';
+		long long secs;
+		if (util_parse_ll(s, 0, 86400, &secs) == 0) {
+			t->retry_after_s = (long)secs;
+		} else {
+			time_t when = curl_getdate(s, NULL);
+			time_t now = time(NULL);
+			if (when > now)
+				t->retry_after_s = (long)(when - now);
+		}
+	}
+	return len;
+}
+
+static int add_header(struct curl_slist **list, const char *name,
+		      const char *value)
+{
+	char line[1200];
+	int n = snprintf(line, sizeof line, "%s: %s", name, value);
+	if (n < 0 || (size_t)n >= sizeof line)
+		return -1;
+	struct curl_slist *l = curl_slist_append(*list, line);
+	if (!l)
+		return -1;
+	*list = l;
+	return 0;
+}
+
+static int build_headers(struct transfer *t, struct err *err)
+{
+	char sig[WHSIG_HEADER_MAX], ts[24];
+	int64_t now_s = util_now_ms() / 1000;
+	snprintf(ts, sizeof ts, "%lld", (long long)now_s);
+	if (!t->item.secret ||
+	    whsig_sign(t->item.secret, t->item.message_id, now_s,
+		       t->item.payload, t->item.payload_len, sig,
+		       sizeof sig) < 0) {
+		err_set(err, 0, "webhook", "secret", "channel %lld has no "
+			"usable secret", (long long)t->item.channel);
+		return -1;
+	}
+	if (add_header(&t->headers, "Content-Type", "application/json") < 0 ||
+	    add_header(&t->headers, "webhook-id", t->item.message_id) < 0 ||
+	    add_header(&t->headers, "webhook-timestamp", ts) < 0 ||
+	    add_header(&t->headers, "webhook-signature", sig) < 0 ||
+	    add_header(&t->headers, "Expect", "") < 0)
+		goto oom;
+	explicit_bzero(sig, sizeof sig);
+	if (t->item.headers) {
+		json_t *h = json_loads(t->item.headers, 0, NULL);
+		const char *k;
+		json_t *v;
+		json_object_foreach(h, k, v)
+			if (json_is_string(v) &&
+			    add_header(&t->headers, k, json_string_value(v)) < 0) {
+				json_decref(h);
+				goto oom;
+			}
+		json_decref(h);
+	}
+	return 0;
+oom:
+	err_oom(err);
+	return -1;
+}
+
+static void transfer_free(struct transfer *t)
+{
+	if (t->easy)
+		curl_easy_cleanup(t->easy);
+	curl_slist_free_all(t->headers);
+	buf_free(&t->response);
+	outbox_item_free(&t->item);
+	free(t);
+}
+
+static int start_transfer(struct webhook_sender *w, struct channel_state *c,
+			  struct outbox_item *it)
+{
+	const struct config *cfg = w->cfg;
+	struct err err;
+	struct transfer *t = calloc(1, sizeof *t);
+	if (!t)
+		return -1;
+	t->item = *it;
+	memset(it, 0, sizeof *it);
+	t->ch = c;
+	t->easy = curl_easy_init();
+	if (!t->easy || build_headers(t, &err) < 0) {
+		struct outbox_result *r = new_result(w);
+		if (r) {
+			r->delivery = t->item.delivery;
+			r->channel = t->item.channel;
+			r->attempt = t->item.attempts;
+			r->started_ms = util_now_ms();
+			r->outcome = "dead";
+			snprintf(r->error, sizeof r->error, "%.250s",
+				 t->easy ? err.message : "out of memory");
+			r->next_ms = r->started_ms;
+		}
+		transfer_free(t);
+		return 0;
+	}
+	int64_t timeout = t->item.timeout_ms > 0 ? t->item.timeout_ms
+						 : cfg->webhooks_timeout_ms;
+	CURL *e = t->easy;
+	int bad = 0;
+	bad |= curl_easy_setopt(e, CURLOPT_URL, t->item.target);
+	bad |= curl_easy_setopt(e, CURLOPT_POST, 1L);
+	bad |= curl_easy_setopt(e, CURLOPT_POSTFIELDS, t->item.payload);
+	bad |= curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE,
+				(curl_off_t)t->item.payload_len);
+	bad |= curl_easy_setopt(e, CURLOPT_HTTPHEADER, t->headers);
+	bad |= curl_easy_setopt(e, CURLOPT_USERAGENT, "scicast/" SCICAST_VERSION);
+	bad |= curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)timeout);
+	bad |= curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,
+				(long)cfg->webhooks_connect_timeout_ms);
+	bad |= curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
+	bad |= curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+	bad |= curl_easy_setopt(e, CURLOPT_HTTP_VERSION,
+				(long)CURL_HTTP_VERSION_2TLS);
+	bad |= curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+	bad |= curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L);
+	bad |= curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L);
+	if (cfg->webhooks_ca_bundle[0])
+		bad |= curl_easy_setopt(e, CURLOPT_CAINFO, cfg->webhooks_ca_bundle);
+	bad |= curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
+	bad |= curl_easy_setopt(e, CURLOPT_WRITEDATA, t);
+	bad |= curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
+	bad |= curl_easy_setopt(e, CURLOPT_HEADERDATA, t);
+	bad |= curl_easy_setopt(e, CURLOPT_ERRORBUFFER, t->errbuf);
+	bad |= curl_easy_setopt(e, CURLOPT_PRIVATE, t);
+	if (bad || curl_multi_add_handle(w->multi, e) != CURLM_OK) {
+		log_error("webhook: cannot set up a request for delivery %lld",
+			  (long long)t->item.delivery);
+		struct outbox_result *r = new_result(w);
+		if (r) {
+			r->delivery = t->item.delivery;
+			r->channel = t->item.channel;
+			r->attempt = t->item.attempts;
+			r->started_ms = util_now_ms();
+			r->outcome = "retry";
+			snprintf(r->error, sizeof r->error, "internal: could not "
+				 "set up the request");
+			r->next_ms = r->started_ms + cfg->webhooks_retry_initial_ms;
+		}
+		transfer_free(t);
+		return 0;
+	}
+	t->started_ms = util_now_ms();
+	t->next = w->running;
+	if (w->running)
+		w->running->prev = t;
+	w->running = t;
+	c->active++;
+	w->active++;
+	metrics_add(M_WEBHOOK_REQUESTS, 1);
+	return 0;
+}
+
+/* Starts what each channel's free slots allow. */
+static void start_ready(struct webhook_sender *w)
+{
+	for (size_t k = 0; k < w->capchannels; k++) {
+		struct channel_state *c = w->channels[k];
+		if (!c)
+			continue;
+		while (c->qlen && c->active < c->limit) {
+			struct outbox_item it;
+			channel_pop(c, &it);
+			w->queued--;
+			if (start_transfer(w, c, &it) < 0) {
+				outbox_item_free(&it);
+				log_error("webhook: out of memory starting a "
+					  "request");
+				break;
+			}
+		}
+		update_busy(w, c);
+	}
+}
+
+static void claim_more(struct webhook_sender *w)
+{
+	struct outbox_item *items = NULL;
+	size_t n = 0;
+	struct err err;
+	size_t room = QUEUE_MAX - w->queued;
+	if (room == 0)
+		return;
+	if (room > CLAIM_BATCH)
+		room = CLAIM_BATCH;
+	if (outbox_claim_except_busy(w->store, "webhook", (int)room, &items, &n,
+				     &err) < 0) {
+		log_error("webhook: claiming deliveries: %s", err.message);
+		w->idle_until = util_now_ms() + IDLE_RECHECK_MS;
+		return;
+	}
+	if (n < room) {
+		/* caught up: sleep until the next retry is due (or a wake) */
+		int64_t now = util_now_ms();
+		int64_t next = outbox_next_due(w->store, "webhook", &err);
+		w->idle_until = now + IDLE_RECHECK_MS;
+		if (next > now && next < w->idle_until)
+			w->idle_until = next;
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct channel_state *c = channel_get(w, items[i].channel,
+						      items[i].max_concurrency);
+		if (!c || channel_push(c, &items[i]) < 0) {
+			log_error("webhook: out of memory queueing delivery "
+				  "%lld; it goes out after a restart",
+				  (long long)items[i].delivery);
+			continue;
+		}
+		w->queued++;
+	}
+	outbox_items_free(items, n);
+}
+
+static void unlink_running(struct webhook_sender *w, struct transfer *t)
+{
+	if (t->prev)
+		t->prev->next = t->next;
+	else
+		w->running = t->next;
+	if (t->next)
+		t->next->prev = t->prev;
+	t->prev = t->next = NULL;
+}
+
+static void collect(struct webhook_sender *w)
+{
+	CURLMsg *msg;
+	int left;
+	while ((msg = curl_multi_info_read(w->multi, &left))) {
+		if (msg->msg != CURLMSG_DONE)
+			continue;
+		struct transfer *t = NULL;
+		curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&t);
+		curl_multi_remove_handle(w->multi, msg->easy_handle);
+		if (!t)
+			continue;
+		finish(w, t, msg->data.result);
+		unlink_running(w, t);
+		t->ch->active--;
+		w->active--;
+		transfer_free(t);
+	}
+}
+
+static void *sender_main(void *arg)
+{
+	struct webhook_sender *w = arg;
+	while (!atomic_load(&w->stop)) {
+		int64_t now = util_now_ms();
+		if (now >= w->idle_until)
+			claim_more(w);
+		start_ready(w);
+		metrics_gauge_set(M_WEBHOOK_INFLIGHT, w->active);
+		int running = 0;
+		curl_multi_perform(w->multi, &running);
+		collect(w);
+		if (w->first_unflushed &&
+		    util_now_ms() - w->first_unflushed >= FLUSH_EVERY_MS)
+			flush(w);
+		int timeout = w->nresults ? FLUSH_EVERY_MS : 200;
+		int64_t until_claim = w->idle_until - util_now_ms();
+		if (until_claim >= 0 && until_claim < timeout)
+			timeout = (int)until_claim;
+		if (curl_multi_poll(w->multi, NULL, 0, timeout, NULL) != CURLM_OK)
+			log_warn("webhook: curl_multi_poll failed");
+	}
+	/* what is still in flight stays "inflight" and goes out again at
+	 * the next start; what finished is written now */
+	collect(w);
+	flush(w);
+	return NULL;
+}
+
+int webhook_sender_start(struct app *app, struct webhook_sender **out,
+			 struct err *err)
+{
+	const struct config *cfg = app->cfg;
+	struct webhook_sender *w = calloc(1, sizeof *w);
+	if (!w) {
+		err_oom(err);
+		return -1;
+	}
+	w->app = app;
+	w->cfg = cfg;
+	w->rand_state = (unsigned)util_now_ms();
+	if (store_open(cfg->store_path, cfg->store_busy_timeout_ms, &w->store,
+		       err) < 0 ||
+	    outbox_busy_setup(w->store, err) < 0)
+		goto fail;
+	w->multi = curl_multi_init();
+	if (!w->multi) {
+		err_set(err, 0, "webhook", "", "curl_multi_init failed");
+		goto fail;
+	}
+	curl_multi_setopt(w->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS,
+			  (long)cfg->webhooks_max_connections);
+	curl_multi_setopt(w->multi, CURLMOPT_MAXCONNECTS,
+			  (long)cfg->webhooks_max_connections);
+	if (pthread_create(&w->thread, NULL, sender_main, w) != 0) {
+		err_set(err, 0, "webhook", "", "cannot start the webhook thread");
+		goto fail;
+	}
+	w->started = true;
+	*out = w;
+	return 0;
+fail:
+	if (w->multi)
+		curl_multi_cleanup(w->multi);
+	store_close(w->store);
+	free(w);
+	return -1;
+}
+
+void webhook_sender_wake(struct webhook_sender *w)
+{
+	if (w)
+		curl_multi_wakeup(w->multi);
+}
+
+void webhook_sender_stop(struct webhook_sender *w)
+{
+	if (!w)
+		return;
+	atomic_store(&w->stop, true);
+	curl_multi_wakeup(w->multi);
+	if (w->started)
+		pthread_join(w->thread, NULL);
+	/* requests still running are abandoned: their deliveries are still
+	 * inflight in the database and go out at the next start */
+	for (size_t k = 0; k < w->capchannels; k++) {
+		struct channel_state *c = w->channels[k];
+		if (!c)
+			continue;
+		while (c->qlen) {
+			struct outbox_item it;
+			channel_pop(c, &it);
+			outbox_item_free(&it);
+		}
+		free(c->queue);
+		free(c);
+	}
+	free(w->channels);
+	while (w->running) {
+		struct transfer *t = w->running;
+		unlink_running(w, t);
+		curl_multi_remove_handle(w->multi, t->easy);
+		transfer_free(t);
+	}
+	curl_multi_cleanup(w->multi);
+	store_close(w->store);
+	free(w->results);
+	free(w);
+}
