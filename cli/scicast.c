@@ -10,6 +10,7 @@
 #include "buf.h"
 #include "mustache.h"
 #include "templates.h"
+#include "util.h"
 #include "version.h"
 
 #define EXIT_REFUSED 1
@@ -23,33 +24,12 @@ struct cmd {
 	int (*exec)(int argc, char **argv);
 };
 
-static int read_file(const char *path, char **data, size_t *len)
+static int read_cli_file(const char *path, char **data, size_t *len)
 {
-	FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
-	if (!f) {
+	if (util_read_file(path, data, len) < 0) {
 		fprintf(stderr, "scicast: %s: %s\n", path, strerror(errno));
 		return -1;
 	}
-	struct buf b = BUF_INIT;
-	char chunk[8192];
-	size_t n;
-	int rc = 0;
-	while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
-		if (buf_append(&b, chunk, n) < 0) {
-			rc = -1;
-			break;
-		}
-	if (ferror(f))
-		rc = -1;
-	if (f != stdin)
-		fclose(f);
-	if (rc < 0) {
-		fprintf(stderr, "scicast: %s: read failed\n", path);
-		buf_free(&b);
-		return -1;
-	}
-	*len = b.len;
-	*data = buf_steal(&b);
 	return 0;
 }
 
@@ -153,7 +133,7 @@ static int cmd_template_render(int argc, char **argv)
 			}
 			pf.name[pf.n] = strndup(spec, (size_t)(eq - spec));
 			if (!pf.name[pf.n] ||
-			    read_file(eq + 1, &pf.text[pf.n], &pf.len[pf.n]) < 0) {
+			    read_cli_file(eq + 1, &pf.text[pf.n], &pf.len[pf.n]) < 0) {
 				free(pf.name[pf.n]);
 				goto done;
 			}
@@ -173,8 +153,8 @@ static int cmd_template_render(int argc, char **argv)
 		template_render_usage(stderr);
 		goto done;
 	}
-	if (read_file(file, &src, &src_len) < 0 ||
-	    read_file(data_path, &data_text, &data_len) < 0)
+	if (read_cli_file(file, &src, &src_len) < 0 ||
+	    read_cli_file(data_path, &data_text, &data_len) < 0)
 		goto done;
 	json_error_t je;
 	data = json_loadb(data_text, data_len, 0, &je);

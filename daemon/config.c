@@ -184,6 +184,16 @@ static const struct config_key config_keys[] = {
 	  "Characters a village body may have before saving it warns: a "
 	  "village screen shows about three lines." },
 
+	{ "library", "notices_per_message", KT_INT,
+	  OFF(library_notices_per_message), 0, 0, 10, "3",
+	  "Science notices a message carries: the channel's audience first, "
+	  "general ones filling up." },
+	{ "library", "summary_limit", KT_INT, OFF(library_summary_limit), 0, 10,
+	  1000, "60",
+	  "The longest summary a notice may have, in screen characters (a "
+	  "Chinese character 1, a Latin letter ½): what a village screen "
+	  "shows." },
+
 	{ "notice", "issuer", KT_STRING, OFF(notice_issuer), 0, 0, 0,
 	  "中山市应急管理局",
 	  "Who issues the notices (`emergency.issuer` in Chinese templates)." },

@@ -513,7 +513,7 @@ static int bind_listen(const char *host, int port, int *fd_out, int *port_out,
 	return 0;
 }
 
-int http_start(struct app *app, struct http_server **out, struct err *err)
+int http_listen(struct app *app, struct http_server **out, struct err *err)
 {
 	const struct config *cfg = app->cfg;
 	struct http_server *srv = calloc(1, sizeof *srv);
@@ -527,6 +527,13 @@ int http_start(struct app *app, struct http_server **out, struct err *err)
 		free(srv);
 		return -1;
 	}
+	*out = srv;
+	return 0;
+}
+
+int http_serve(struct http_server *srv, struct err *err)
+{
+	const struct config *cfg = srv->app->cfg;
 	unsigned timeout_s = (unsigned)((cfg->http_connection_timeout_ms + 999) /
 					1000);
 	srv->mhd = MHD_start_daemon(
@@ -541,11 +548,8 @@ int http_start(struct app *app, struct http_server **out, struct err *err)
 		MHD_OPTION_END);
 	if (!srv->mhd) {
 		err_set(err, 0, "http", "", "could not start the HTTP server");
-		close(srv->listen_fd);
-		free(srv);
 		return -1;
 	}
-	*out = srv;
 	return 0;
 }
 
@@ -558,6 +562,11 @@ void http_stop(struct http_server *srv, int64_t wait_ms)
 {
 	if (!srv)
 		return;
+	if (!srv->mhd) {
+		close(srv->listen_fd);
+		free(srv);
+		return;
+	}
 	MHD_socket fd = MHD_quiesce_daemon(srv->mhd);
 	if (fd != MHD_INVALID_SOCKET)
 		close(fd);

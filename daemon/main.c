@@ -20,6 +20,7 @@
 #include "channels.h"
 #include "config.h"
 #include "http.h"
+#include "library.h"
 #include "log.h"
 #include "emergency.h"
 #include "metrics.h"
@@ -210,37 +211,6 @@ static int cmd_check_config(const char *config_path, int argc, char **argv)
 	return 0;
 }
 
-static int read_file(const char *path, char **data, size_t *len)
-{
-	FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
-	if (!f) {
-		log_error("%s: %s", path, strerror(errno));
-		return -1;
-	}
-	struct buf b = BUF_INIT;
-	char chunk[65536];
-	size_t n;
-	while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
-		if (buf_append(&b, chunk, n) < 0) {
-			log_error("%s: out of memory", path);
-			buf_free(&b);
-			if (f != stdin)
-				fclose(f);
-			return -1;
-		}
-	bool failed = ferror(f);
-	if (f != stdin)
-		fclose(f);
-	if (failed) {
-		log_error("%s: read error", path);
-		buf_free(&b);
-		return -1;
-	}
-	*len = b.len;
-	*data = buf_steal(&b);
-	return 0;
-}
-
 static int cmd_import_regions(const char *config_path, int argc, char **argv)
 {
 	if (argc != 2) {
@@ -257,8 +227,10 @@ static int cmd_import_regions(const char *config_path, int argc, char **argv)
 	struct regions_import_result res = { 0 };
 	struct err err;
 	rc = EXIT_FAILURE;
-	if (read_file(argv[1], &data, &len) < 0)
+	if (util_read_file(argv[1], &data, &len) < 0) {
+		log_error("%s: %s", argv[1], strerror(errno));
 		goto done;
+	}
 	if (regions_import_csv(store, data, len, cfg.channels_auto_mqtt, &res,
 			       &err) < 0) {
 		fprintf(stderr, "scicastd: %s: %s\n", argv[1], err.message);
@@ -318,6 +290,11 @@ static int seed_defaults(const struct config *cfg, struct store *store)
 	snprintf(dir, sizeof dir, "%s/templates", cfg->share_dir);
 	if (templates_seed(store, dir, &err) < 0) {
 		log_error("default templates: %s", err.message);
+		return -1;
+	}
+	snprintf(dir, sizeof dir, "%s/library", cfg->share_dir);
+	if (library_seed(store, cfg, dir, &err) < 0) {
+		log_error("science library: %s", err.message);
 		return -1;
 	}
 	return 0;
@@ -435,18 +412,22 @@ static int cmd_run(const char *config_path, int argc, char **argv)
 		goto done;
 	}
 
-	if (outbox_reset_inflight(store, "mqtt", &err) < 0 ||
-	    outbox_reset_inflight(store, "webhook", &err) < 0 ||
-	    mqtt_sender_start(&app, &app.mqtt, &err) < 0 ||
-	    webhook_sender_start(&app, &app.webhook, &err) < 0) {
-		log_error("%s", err.message);
-		goto done;
-	}
-	if (http_start(&app, &http, &err) < 0) {
+	/* the port first: a daemon that cannot serve should say so before
+	 * it starts sending anything */
+	if (http_listen(&app, &http, &err) < 0) {
 		log_error("%s", err.message);
 		goto done;
 	}
 	app_public_url(&app, http_port(http));
+	library_set_public_url(app.public_url);
+	if (outbox_reset_inflight(store, "mqtt", &err) < 0 ||
+	    outbox_reset_inflight(store, "webhook", &err) < 0 ||
+	    mqtt_sender_start(&app, &app.mqtt, &err) < 0 ||
+	    webhook_sender_start(&app, &app.webhook, &err) < 0 ||
+	    http_serve(http, &err) < 0) {
+		log_error("%s", err.message);
+		goto done;
+	}
 	log_info("scicastd %s: database %s (schema %d), API %s/api/v1/",
 		 SCICAST_VERSION, cfg.store_path, store_schema_version(store),
 		 app.public_url);

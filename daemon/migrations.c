@@ -198,6 +198,55 @@ static const struct migration migrations[] = {
 	  "ALTER TABLE deliveries ADD COLUMN escalation INTEGER NOT NULL"
 	  " DEFAULT 0;"
 	  "CREATE INDEX deliveries_state ON deliveries(state, kind);" },
+	{ 5, "the science library",
+	  "CREATE TABLE resources ("
+	  " rid INTEGER PRIMARY KEY," /* the FTS index's rowid */
+	  " id TEXT NOT NULL UNIQUE,"
+	  " hazard TEXT NOT NULL,"
+	  " audience TEXT NOT NULL,"
+	  " locale TEXT NOT NULL,"
+	  " title TEXT NOT NULL,"
+	  " summary TEXT NOT NULL,"
+	  " text TEXT NOT NULL,"
+	  " keywords TEXT NOT NULL DEFAULT '',"  /* space separated */
+	  " authority TEXT NOT NULL,"
+	  " priority INTEGER NOT NULL,"
+	  " updated TEXT NOT NULL,"
+	  " version INTEGER NOT NULL,"
+	  " deleted INTEGER NOT NULL DEFAULT 0"
+	  ");"
+	  "CREATE INDEX resources_match ON resources(hazard, locale, audience,"
+	  " priority DESC);"
+	  "CREATE TABLE resource_versions ("
+	  " resource_id TEXT NOT NULL,"
+	  " version INTEGER NOT NULL,"
+	  " action TEXT NOT NULL,"
+	  " doc TEXT NOT NULL," /* the notice as JSON */
+	  " author TEXT NOT NULL,"
+	  " comment TEXT NOT NULL DEFAULT '',"
+	  " created_at INTEGER NOT NULL,"
+	  " PRIMARY KEY (resource_id, version)"
+	  ") WITHOUT ROWID;"
+	  /* trigram: Chinese has no spaces, so words cannot be tokens; any
+	   * three characters can */
+	  "CREATE VIRTUAL TABLE resources_fts USING fts5(title, summary, text,"
+	  " keywords, content='resources', content_rowid='rid',"
+	  " tokenize='trigram');"
+	  "CREATE TRIGGER resources_ai AFTER INSERT ON resources BEGIN"
+	  " INSERT INTO resources_fts(rowid, title, summary, text, keywords)"
+	  " VALUES (new.rid, new.title, new.summary, new.text, new.keywords);"
+	  " END;"
+	  "CREATE TRIGGER resources_ad AFTER DELETE ON resources BEGIN"
+	  " INSERT INTO resources_fts(resources_fts, rowid, title, summary,"
+	  " text, keywords) VALUES ('delete', old.rid, old.title, old.summary,"
+	  " old.text, old.keywords); END;"
+	  "CREATE TRIGGER resources_au AFTER UPDATE ON resources BEGIN"
+	  " INSERT INTO resources_fts(resources_fts, rowid, title, summary,"
+	  " text, keywords) VALUES ('delete', old.rid, old.title, old.summary,"
+	  " old.text, old.keywords);"
+	  " INSERT INTO resources_fts(rowid, title, summary, text, keywords)"
+	  " VALUES (new.rid, new.title, new.summary, new.text, new.keywords);"
+	  " END;" },
 };
 
 #define N_MIGRATIONS (int)(sizeof migrations / sizeof migrations[0])

@@ -18,6 +18,7 @@
 #include "buf.h"
 #include "context.h"
 #include "jsonutil.h"
+#include "library.h"
 #include "log.h"
 #include "payload.h"
 #include "preview.h"
@@ -69,6 +70,14 @@ struct plan {
 
 	struct tpl *tpl;
 	size_t ntpl, captpl;
+
+	/* the science notices of each (audience, locale), looked up once */
+	struct notices {
+		char audience[16];
+		char locale[36];
+		json_t *list;
+	} *notices;
+	size_t nnotices, capnotices;
 
 	/* channels reached before, for PLAN_END and out-of-scope cancels */
 	struct reached {
@@ -350,6 +359,34 @@ static int get_template(struct plan *p, int tier, const char *locale,
 	return 0;
 }
 
+static json_t *get_notices(struct plan *p, const char *audience,
+			   const char *locale, struct err *err)
+{
+	for (size_t i = 0; i < p->nnotices; i++)
+		if (strcmp(p->notices[i].audience, audience) == 0 &&
+		    strcmp(p->notices[i].locale, locale) == 0)
+			return p->notices[i].list;
+	if (p->nnotices == p->capnotices) {
+		size_t cap = p->capnotices ? p->capnotices * 2 : 8;
+		struct notices *g = realloc(p->notices, cap * sizeof *g);
+		if (!g) {
+			err_oom(err);
+			return NULL;
+		}
+		p->notices = g;
+		p->capnotices = cap;
+	}
+	json_t *list = library_for_message(p->s, p->cfg, p->rq->hazard->code,
+					   audience, locale, err);
+	if (!list)
+		return NULL;
+	struct notices *x = &p->notices[p->nnotices++];
+	snprintf(x->audience, sizeof x->audience, "%s", audience);
+	snprintf(x->locale, sizeof x->locale, "%s", locale);
+	x->list = list;
+	return list;
+}
+
 /* ---- rendering one message ---- */
 
 static void region_of(const struct plan *p, int i, struct region *out)
@@ -417,6 +454,9 @@ static int render_message(struct plan *p, int i, const char *msg_type,
 		region_of(p, chain[nanc - 1 - k], &anc[k]);
 	if (get_template(p, reg.level, locale, &t, err) < 0)
 		return -1;
+	json_t *notices = get_notices(p, audience, locale, err);
+	if (!notices)
+		return -1;
 	struct context_emergency em = {
 		.id = rq->emergency_id, .revision = rq->revision,
 		.msg_type = msg_type, .exercise = rq->exercise,
@@ -432,7 +472,7 @@ static int render_message(struct plan *p, int i, const char *msg_type,
 	};
 	struct context_input in = {
 		.em = &em, .locale = locale, .region = &reg, .ancestors = anc,
-		.nancestors = nanc, .scope = &scope, .notices = NULL,
+		.nancestors = nanc, .scope = &scope, .notices = notices,
 		.notice = &p->nc,
 	};
 	if (!scope.regions || !(ctx = context_build(&in))) {
@@ -460,7 +500,7 @@ static int render_message(struct plan *p, int i, const char *msg_type,
 		.severity = rq->severity, .region = &reg, .locale = locale,
 		.audience = audience, .title = m->part[PART_TITLE],
 		.body = m->part[PART_BODY], .tts = m->part[PART_TTS],
-		.notices = NULL, .issued_ms = rq->issued_ms,
+		.notices = notices, .issued_ms = rq->issued_ms,
 		.expires_ms = rq->expires_ms,
 	};
 	m->payload = payload_envelope(&pin);
@@ -882,6 +922,9 @@ done:
 	for (size_t i = 0; i < p.ntpl; i++)
 		templates_compiled_free(p.tpl[i].c);
 	free(p.tpl);
+	for (size_t i = 0; i < p.nnotices; i++)
+		json_decref(p.notices[i].list);
+	free(p.notices);
 	free(p.r);
 	free(p.index);
 	free(p.order);

@@ -9,6 +9,7 @@
 
 #include "catalog.h"
 #include "jsonutil.h"
+#include "library.h"
 #include "util.h"
 
 #define SCOPE_SAMPLE_MAX 200
@@ -186,12 +187,18 @@ int preview_context(struct store *s, const struct config *cfg,
 	};
 	struct context_notice_cfg nc;
 	preview_notice_cfg(cfg, &nc);
+	json_t *notices = library_for_message(
+		s, cfg, h->code, pe && pe->audience ? pe->audience : "general",
+		locale, err);
+	if (!notices)
+		goto done;
 	struct context_input in = {
 		.em = &em, .locale = locale, .region = &r, .ancestors = anc,
-		.nancestors = nanc, .scope = &scope, .notices = NULL,
+		.nancestors = nanc, .scope = &scope, .notices = notices,
 		.notice = &nc,
 	};
 	*out = context_build(&in);
+	json_decref(notices);
 	if (!*out) {
 		err_oom(err);
 		goto done;

@@ -73,6 +73,27 @@ const struct route http_routes[] = {
 	  "One delivery with the history of its attempts" },
 	{ "POST", "/api/v1/deliveries/{id}/retry", ROLE_OPERATOR,
 	  api_deliveries_retry, 0, "Re-drive one dead delivery" },
+
+	{ "GET", "/api/v1/library", ROLE_VIEWER, api_library_list, 0,
+	  "List science notices (?hazard=&audience=&locale=)" },
+	{ "POST", "/api/v1/library", ROLE_ADMIN, api_library_create, 0,
+	  "Create a notice" },
+	{ "GET", "/api/v1/library/search", ROLE_VIEWER, api_library_search, 0,
+	  "Full-text search (?q=&locale=&hazard=&limit=)" },
+	{ "POST", "/api/v1/library/import", ROLE_ADMIN, api_library_import,
+	  ROUTE_BIG_BODY, "Import JSON lines (all or nothing)" },
+	{ "GET", "/api/v1/library/export", ROLE_VIEWER, api_library_export, 0,
+	  "Export as JSON lines (?hazard=&locale=)" },
+	{ "GET", "/api/v1/library/{id}", ROLE_VIEWER, api_library_get, 0,
+	  "One notice (?version=N for an old one)" },
+	{ "PUT", "/api/v1/library/{id}", ROLE_ADMIN, api_library_update, 0,
+	  "Change a notice (with the version edited)" },
+	{ "DELETE", "/api/v1/library/{id}", ROLE_ADMIN, api_library_delete, 0,
+	  "Delete a notice (?version=N)" },
+	{ "GET", "/api/v1/library/{id}/history", ROLE_VIEWER,
+	  api_library_history, 0, "A notice's versions" },
+	{ "GET", "/library/{id}", ROLE_PUBLIC, page_library_notice, 0,
+	  "The public page of a notice (what messages link to)" },
 };
 
 const int http_route_count = sizeof http_routes / sizeof http_routes[0];

@@ -951,32 +951,6 @@ fail:
 
 /* ---- the defaults in templates/ ---- */
 
-static int read_whole(const char *path, char **data, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	if (!f)
-		return -1;
-	struct buf b = BUF_INIT;
-	char chunk[8192];
-	size_t n;
-	int rc = 0;
-	while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
-		if (buf_append(&b, chunk, n) < 0) {
-			rc = -1;
-			break;
-		}
-	if (ferror(f))
-		rc = -1;
-	fclose(f);
-	if (rc < 0) {
-		buf_free(&b);
-		return -1;
-	}
-	*len = b.len;
-	*data = buf_steal(&b);
-	return 0;
-}
-
 static int seed_file(struct store *s, const char *path, const char *hazard,
 		     const char *file, struct err *err)
 {
@@ -1004,7 +978,7 @@ static int seed_file(struct store *s, const char *path, const char *hazard,
 	size_t len = 0;
 	struct template_text t = { 0 };
 	struct mustache_template *c[TEMPLATE_PARTS];
-	if (read_whole(path, &data, &len) < 0) {
+	if (util_read_file(path, &data, &len) < 0) {
 		err_set(err, 0, "templates", "", "%s: %s", path, strerror(errno));
 		return -1;
 	}

@@ -4,6 +4,8 @@
 #define _GNU_SOURCE
 #include "util.h"
 
+#include "buf.h"
+
 #include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
@@ -332,4 +334,34 @@ int util_format_local(int64_t ms, char *out, size_t cap)
 		return 0;
 	}
 	return util_format_iso(ms, local_offset_min, out, cap);
+}
+
+int util_read_file(const char *path, char **data, size_t *len)
+{
+	FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
+	if (!f)
+		return -1;
+	struct buf b = BUF_INIT;
+	char chunk[65536];
+	size_t n;
+	int rc = 0;
+	while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
+		if (buf_append(&b, chunk, n) < 0) {
+			errno = ENOMEM;
+			rc = -1;
+			break;
+		}
+	if (rc == 0 && ferror(f)) {
+		errno = EIO;
+		rc = -1;
+	}
+	if (f != stdin)
+		fclose(f);
+	if (rc < 0) {
+		buf_free(&b);
+		return -1;
+	}
+	*len = b.len;
+	*data = buf_steal(&b);
+	return 0;
 }

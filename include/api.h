@@ -44,6 +44,17 @@ API_HANDLER(api_deliveries_list);
 API_HANDLER(api_deliveries_get);
 API_HANDLER(api_deliveries_retry);
 
+API_HANDLER(api_library_list);
+API_HANDLER(api_library_get);
+API_HANDLER(api_library_create);
+API_HANDLER(api_library_update);
+API_HANDLER(api_library_delete);
+API_HANDLER(api_library_history);
+API_HANDLER(api_library_search);
+API_HANDLER(api_library_import);
+API_HANDLER(api_library_export);
+API_HANDLER(page_library_notice);
+
 /* Shared by handlers: the {id} path parameter as a positive integer. */
 int api_param_id(struct http_req *req, int i, int64_t *out, struct err *err);
 

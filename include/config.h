@@ -84,6 +84,9 @@ struct config {
 	int body_limit_town;     /* county uses it too */
 	int body_limit_village;
 
+	int library_notices_per_message;
+	int library_summary_limit;      /* screen characters */
+
 	char *notice_issuer, *notice_issuer_en;
 	char *notice_contact, *notice_contact_en;
 	char *notice_contact_tts, *notice_contact_tts_en;

@@ -71,8 +71,11 @@ struct http_res {
 
 struct http_server;
 
-/* Binds the listen address (clear message if taken) and starts serving. */
-int http_start(struct app *app, struct http_server **out, struct err *err);
+/* Binds the listen address (a clear message if it is taken); then
+ * http_serve starts the workers. Between the two the port is known and no
+ * request is served yet. */
+int http_listen(struct app *app, struct http_server **out, struct err *err);
+int http_serve(struct http_server *srv, struct err *err);
 /* The port actually bound (for listen port 0). */
 int http_port(const struct http_server *srv);
 /* Stops accepting, lets requests in progress finish (up to wait_ms),

@@ -17,6 +17,7 @@ struct preview_emergency {
 	const char *msg_type;     /* NULL: alert */
 	bool exercise;
 	const char *headline, *description, *instruction; /* NULL: samples */
+	const char *audience;     /* NULL: general */
 };
 
 /* Builds a context for the region (code), or for the first region of the

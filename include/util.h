@@ -34,6 +34,10 @@ int util_parse_iso(const char *s, int64_t *ms);
 /* Constant-time comparison of two byte strings of equal length. */
 bool util_ct_equal(const void *a, const void *b, size_t len);
 
+/* Reads a whole file ("-": standard input) into a new NUL-terminated
+ * buffer. Returns 0, or -1 with errno set. */
+int util_read_file(const char *path, char **data, size_t *len);
+
 /* A 12-digit region code. */
 bool util_is_region_code(const char *s, size_t len);
 

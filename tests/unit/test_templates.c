@@ -23,22 +23,6 @@ static struct config cfg;
 static struct store *db;
 static char dbpath[64];
 
-static int read_file(const char *path, char **data, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	if (!f)
-		return -1;
-	struct buf b = BUF_INIT;
-	char chunk[4096];
-	size_t n;
-	while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
-		buf_append(&b, chunk, n);
-	fclose(f);
-	*len = b.len;
-	*data = buf_steal(&b);
-	return 0;
-}
-
 static bool has_any(const char *s, const char *const *bad)
 {
 	for (; *bad; bad++)
@@ -61,7 +45,7 @@ static int check_file(const char *hazard_dir, const char *hazard, int tier,
 		 hazard_dir, config_level_name(tier), locale);
 	char *data = NULL;
 	size_t len = 0;
-	if (read_file(path, &data, &len) < 0) {
+	if (util_read_file(path, &data, &len) < 0) {
 		print_error("missing: %s\n", path);
 		return 1;
 	}
