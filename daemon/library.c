@@ -432,8 +432,10 @@ int library_import(struct store *s, const struct config *cfg,
 		else
 			res->unchanged++;
 	}
-	if (store_commit(s, err) < 0)
+	if (store_commit(s, err) < 0) {
+		store_rollback(s);
 		goto done;
+	}
 	rc = 0;
 done:
 	for (size_t i = 0; i < n; i++) {
@@ -839,7 +841,7 @@ int library_delete(struct store *s, const char *id, int version,
 		goto rollback;
 	}
 	if (store_commit(s, err) < 0)
-		goto done;
+		goto rollback;
 	rc = 0;
 	goto done;
 rollback:

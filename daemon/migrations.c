@@ -293,8 +293,10 @@ static int apply(struct store *s, const struct migration *m, struct err *err)
 	}
 	sqlite3_finalize(st);
 	st = NULL;
-	if (store_commit(s, err) < 0)
+	if (store_commit(s, err) < 0) {
+		store_rollback(s);
 		return -1;
+	}
 	log_info("database: applied migration %d (%s)", m->version, m->name);
 	return 0;
 fail:

@@ -150,7 +150,7 @@ static int claim(struct store *s, const char *sql, const char *kind,
 			goto rollback;
 	}
 	if (store_commit(s, err) < 0)
-		goto fail;
+		goto rollback;
 	*items = out;
 	*n = count;
 	return 0;
@@ -281,7 +281,8 @@ int outbox_record_results(struct store *s, const struct outbox_result *r,
 				goto fail;
 		}
 	}
-	return store_commit(s, err);
+	if (store_commit(s, err) == 0)
+		return 0;
 fail:
 	store_rollback(s);
 	return -1;
@@ -328,7 +329,8 @@ int outbox_mark_sent(struct store *s, const int64_t *ids, size_t n,
 		if (step_done(s, st, "marking deliveries sent", err) < 0)
 			goto fail;
 	}
-	return store_commit(s, err);
+	if (store_commit(s, err) == 0)
+		return 0;
 fail:
 	store_rollback(s);
 	return -1;
@@ -369,7 +371,8 @@ int outbox_mark_acked(struct store *s, const struct outbox_ack *acks,
 				 acks[i].region);
 		}
 	}
-	return store_commit(s, err);
+	if (store_commit(s, err) == 0)
+		return 0;
 fail:
 	store_rollback(s);
 	return -1;
@@ -411,7 +414,8 @@ int outbox_release(struct store *s, const int64_t *ids, size_t n,
 		if (step_done(s, st, "releasing deliveries", err) < 0)
 			goto fail;
 	}
-	return store_commit(s, err);
+	if (store_commit(s, err) == 0)
+		return 0;
 fail:
 	store_rollback(s);
 	return -1;

@@ -527,7 +527,7 @@ int regions_import_csv(struct store *s, const char *data, size_t len,
 	if (auto_mqtt && res->inserted && channels_ensure_auto(s, err) < 0)
 		goto rollback;
 	if (store_commit(s, err) < 0)
-		goto done;
+		goto rollback;
 	rc = 0;
 	goto done;
 rollback:

@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -26,7 +27,7 @@ struct stmt_slot {
 struct store {
 	sqlite3 *db;
 	struct stmt_slot cache[STMT_CACHE_SLOTS];
-	bool in_tx;
+	int depth;        /* transactions open: 1 = BEGIN, more = SAVEPOINTs */
 };
 
 sqlite3 *store_db(struct store *s)
@@ -201,38 +202,65 @@ int store_exec(struct store *s, const char *sql, struct err *err)
 	return 0;
 }
 
+/* Nested: the outermost is a real transaction, the inner ones savepoints,
+ * so a module that owns a transaction can run inside a request that owns
+ * one too (the HTTP layer wraps every change with its audit row). */
 int store_begin(struct store *s, struct err *err)
 {
-	if (store_exec(s, "BEGIN IMMEDIATE", err) < 0)
+	char sql[32];
+	if (s->depth == 0)
+		snprintf(sql, sizeof sql, "BEGIN IMMEDIATE");
+	else
+		snprintf(sql, sizeof sql, "SAVEPOINT sp%d", s->depth);
+	if (store_exec(s, sql, err) < 0)
 		return -1;
-	s->in_tx = true;
+	s->depth++;
 	return 0;
 }
 
 int store_commit(struct store *s, struct err *err)
 {
-	if (store_exec(s, "COMMIT", err) < 0) {
-		store_rollback(s);
+	char sql[32];
+	if (s->depth <= 0) {
+		err_internal(err, "commit without a transaction");
 		return -1;
 	}
-	s->in_tx = false;
+	if (s->depth == 1)
+		snprintf(sql, sizeof sql, "COMMIT");
+	else
+		snprintf(sql, sizeof sql, "RELEASE sp%d", s->depth - 1);
+	if (store_exec(s, sql, err) < 0)
+		return -1; /* still open: the caller rolls back */
+	s->depth--;
 	return 0;
 }
 
 void store_rollback(struct store *s)
 {
-	if (!sqlite3_get_autocommit(s->db)) {
-		char *msg = NULL;
-		if (sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, &msg) != SQLITE_OK)
-			log_error("rollback failed: %s", msg ? msg : "?");
-		sqlite3_free(msg);
+	char sql[64];
+	char *msg = NULL;
+	if (s->depth <= 0) {
+		/* nothing of ours is open; but never leave one behind */
+		if (!sqlite3_get_autocommit(s->db))
+			sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+		return;
 	}
-	s->in_tx = false;
+	if (s->depth == 1)
+		snprintf(sql, sizeof sql, "ROLLBACK");
+	else
+		snprintf(sql, sizeof sql, "ROLLBACK TO sp%d; RELEASE sp%d",
+			 s->depth - 1, s->depth - 1);
+	if (sqlite3_exec(s->db, sql, NULL, NULL, &msg) != SQLITE_OK)
+		log_error("rollback failed: %s", msg ? msg : "?");
+	sqlite3_free(msg);
+	/* SQLite may have rolled the whole transaction back by itself (a
+	 * full disk, an I/O error): then nothing is open any more */
+	s->depth = sqlite3_get_autocommit(s->db) ? 0 : s->depth - 1;
 }
 
 bool store_in_transaction(struct store *s)
 {
-	return !sqlite3_get_autocommit(s->db);
+	return s->depth > 0 || !sqlite3_get_autocommit(s->db);
 }
 
 int store_ping(struct store *s, struct err *err)

@@ -702,8 +702,11 @@ static int save_new_version(struct store *s, const struct config *cfg,
 	if (expected != current) {
 		/* record the refused save in its own small transaction: the
 		 * 409 leaves the template as it was, but not the history */
-		if (store_begin(s, err) < 0 ||
-		    record_attempt(s, t, expected, current, actor, comment,
+		if (store_begin(s, err) < 0) {
+			json_decref(warnings);
+			return -1;
+		}
+		if (record_attempt(s, t, expected, current, actor, comment,
 				   err) < 0 ||
 		    store_commit(s, err) < 0) {
 			store_rollback(s);
@@ -1061,7 +1064,10 @@ int templates_seed(struct store *s, const char *dir, struct err *err)
 		err_set(err, 0, "templates", "", "%s: %s", dir, strerror(errno));
 		return -1;
 	}
-	int count = 0, rc = store_begin(s, err);
+	int count = 0, rc = 0;
+	bool begun = store_begin(s, err) == 0;
+	if (!begun)
+		rc = -1;
 	for (int i = 0; i < n; i++) {
 		char sub[2048];
 		struct stat sb;
@@ -1078,6 +1084,7 @@ int templates_seed(struct store *s, const char *dir, struct err *err)
 			 count, dir);
 		return count;
 	}
-	store_rollback(s);
+	if (begun)
+		store_rollback(s);
 	return -1;
 }

@@ -34,7 +34,9 @@ int store_schema_latest(void);
 sqlite3_stmt *store_stmt(struct store *s, const char *sql, struct err *err);
 
 /* Write transactions take the write lock at BEGIN (IMMEDIATE), so two
- * writers wait for each other instead of failing half-way. */
+ * writers wait for each other instead of failing half-way. They nest
+ * (savepoints inside). A failed commit leaves the transaction open: every
+ * failure path, the commit's included, ends in store_rollback. */
 int store_begin(struct store *s, struct err *err);
 int store_commit(struct store *s, struct err *err);
 void store_rollback(struct store *s);
