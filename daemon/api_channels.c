@@ -1,9 +1,25 @@
 /* api_channels: the channel endpoints; the rules live in channels.c. */
 #include <string.h>
 
+#include <stdio.h>
+
 #include "api.h"
 #include "channels.h"
 #include "util.h"
+
+static void audit_channel(struct http_req *req, const char *action,
+			  const json_t *c)
+{
+	char object[32];
+	snprintf(object, sizeof object, "channel/%lld",
+		 (long long)json_integer_value(json_object_get(c, "id")));
+	http_audit(req, action, object, "%s %s of %s, %s",
+		   json_string_value(json_object_get(c, "kind")),
+		   json_string_value(json_object_get(c, "role")),
+		   json_string_value(json_object_get(c, "region")),
+		   json_is_true(json_object_get(c, "enabled")) ? "enabled"
+							       : "disabled");
+}
 
 API_HANDLER(api_channels_list)
 {
@@ -53,6 +69,7 @@ API_HANDLER(api_channels_create)
 	json_decref(body);
 	if (rc < 0)
 		return -1;
+	audit_channel(req, "channel.create", out);
 	return http_reply_json(res, 201, out) < 0 ? (err_oom(err), -1) : 0;
 }
 
@@ -79,6 +96,7 @@ API_HANDLER(api_channels_update)
 	json_decref(body);
 	if (rc < 0)
 		return -1;
+	audit_channel(req, "channel.update", out);
 	return http_reply_json(res, 200, out) < 0 ? (err_oom(err), -1) : 0;
 }
 
@@ -88,6 +106,9 @@ API_HANDLER(api_channels_delete)
 	if (api_param_id(req, 0, &id, err) < 0 ||
 	    channels_delete(req->store, id, err) < 0)
 		return -1;
+	char object[32];
+	snprintf(object, sizeof object, "channel/%lld", (long long)id);
+	http_audit(req, "channel.delete", object, "deleted");
 	return http_reply_text(res, 204, NULL, "", 0) < 0 ? (err_oom(err), -1)
 							    : 0;
 }

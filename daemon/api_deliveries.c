@@ -84,7 +84,9 @@ API_HANDLER(api_deliveries_retry)
 		return -1;
 	}
 	log_info("delivery %lld re-driven by %s", (long long)id, req->actor);
-	app_wake_senders(req->app);
+	char object[32];
+	snprintf(object, sizeof object, "delivery/%lld", (long long)id);
+	http_audit(req, "delivery.retry", object, "re-driven");
 	if (deliveries_get(req->store, id, &out, err) < 0)
 		return -1;
 	return reply(res, 200, out, err);
@@ -113,8 +115,10 @@ API_HANDLER(api_emergencies_retry)
 		return -1;
 	log_info("emergency %lld: %ld dead deliveries re-driven by %s",
 		 (long long)id, n, req->actor);
-	if (n)
-		app_wake_senders(req->app);
+	char object[32];
+	snprintf(object, sizeof object, "emergency/%lld", (long long)id);
+	http_audit(req, "emergency.retry", object, "%ld dead deliveries "
+		   "re-driven", n);
 	return reply(res, 200, json_pack("{s:I, s:I}", "emergency_id",
 					 (json_int_t)id, "redriven",
 					 (json_int_t)n), err);

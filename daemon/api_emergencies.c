@@ -56,8 +56,18 @@ API_HANDLER(api_emergencies_declare)
 	json_decref(body);
 	if (rc < 0)
 		return -1;
-	if (!dry)
-		app_wake_senders(req->app);
+	if (dry) {
+		http_no_audit(req);
+	} else {
+		char object[32];
+		json_int_t id = json_integer_value(json_object_get(out, "id"));
+		snprintf(object, sizeof object, "emergency/%lld", (long long)id);
+		http_audit(req, "emergency.declare", object,
+			   "%lld deliveries planned",
+			   (long long)json_integer_value(json_object_get(
+				   json_object_get(out, "planned"),
+				   "deliveries")));
+	}
 	return reply(res, dry ? 200 : 201, out, err);
 }
 
@@ -76,8 +86,15 @@ API_HANDLER(api_emergencies_revise)
 	json_decref(body);
 	if (rc < 0)
 		return -1;
-	if (!dry)
-		app_wake_senders(req->app);
+	if (dry) {
+		http_no_audit(req);
+	} else {
+		char object[32];
+		snprintf(object, sizeof object, "emergency/%lld", (long long)id);
+		http_audit(req, "emergency.update", object, "revision %lld",
+			   (long long)json_integer_value(json_object_get(out,
+									 "revision")));
+	}
 	return reply(res, dry ? 200 : 201, out, err);
 }
 
@@ -98,11 +115,14 @@ API_HANDLER(api_emergencies_cancel)
 		return -1;
 	}
 	ctx_of(req, &c);
+	char object[32];
+	snprintf(object, sizeof object, "emergency/%lld", (long long)id);
+	http_audit(req, "emergency.cancel", object, "cancelled%s%.200s",
+		   reason ? ": " : "", reason ? reason : "");
 	int rc = emergency_end(&c, id, "cancel", reason, &out, err);
 	json_decref(body);
 	if (rc < 0)
 		return -1;
-	app_wake_senders(req->app);
 	return reply(res, 200, out, err);
 }
 

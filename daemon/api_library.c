@@ -1,5 +1,6 @@
 /* api_library: the science library endpoints, and the public page of a
  * notice that every message links to. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -26,6 +27,16 @@ static int check_id(const char *id, struct err *err)
 		return -1;
 	}
 	return 0;
+}
+
+static void audit_notice(struct http_req *req, const char *action,
+			 const json_t *n)
+{
+	char object[120];
+	snprintf(object, sizeof object, "notice/%.100s",
+		 json_string_value(json_object_get(n, "id")));
+	http_audit(req, action, object, "version %lld",
+		   (long long)json_integer_value(json_object_get(n, "version")));
 }
 
 API_HANDLER(api_library_list)
@@ -63,7 +74,10 @@ API_HANDLER(api_library_create)
 	int rc = library_create(req->store, req->app->cfg, body, req->actor,
 				&out, err);
 	json_decref(body);
-	return rc < 0 ? -1 : reply(res, 201, out, err);
+	if (rc < 0)
+		return -1;
+	audit_notice(req, "library.create", out);
+	return reply(res, 201, out, err);
 }
 
 API_HANDLER(api_library_update)
@@ -83,6 +97,7 @@ API_HANDLER(api_library_update)
 		json_decref(details);
 		return -1;
 	}
+	audit_notice(req, "library.update", out);
 	return reply(res, 200, out, err);
 }
 
@@ -100,6 +115,10 @@ API_HANDLER(api_library_delete)
 	    library_delete(req->store, req->params[0], (int)version, req->actor,
 			   err) < 0)
 		return -1;
+	char object[120];
+	snprintf(object, sizeof object, "notice/%.100s", req->params[0]);
+	http_audit(req, "library.delete", object, "version %ld deleted",
+		   version);
 	return http_reply_text(res, 204, NULL, "", 0) < 0 ? (err_oom(err), -1)
 							    : 0;
 }
@@ -149,6 +168,8 @@ API_HANDLER(api_library_import)
 		return -1;
 	}
 	json_decref(r.errors);
+	http_audit(req, "library.import", "library", "%ld inserted, %ld updated, "
+		   "%ld unchanged", r.inserted, r.updated, r.unchanged);
 	return reply(res, 200, json_pack("{s:I, s:I, s:I}", "inserted",
 					 (json_int_t)r.inserted, "updated",
 					 (json_int_t)r.updated, "unchanged",

@@ -246,6 +246,8 @@ API_HANDLER(api_regions_import)
 		return -1;
 	}
 	json_decref(r.errors);
+	http_audit(req, "region.import", "regions", "%ld inserted, %ld updated, "
+		   "%ld unchanged", r.inserted, r.updated, r.unchanged);
 	json_t *j = json_pack("{s:I, s:I, s:I}", "inserted",
 			      (json_int_t)r.inserted, "updated",
 			      (json_int_t)r.updated, "unchanged",

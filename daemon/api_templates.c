@@ -1,5 +1,6 @@
 /* api_templates: the template endpoints; the rules live in templates.c,
  * the sample data in preview.c. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -22,10 +23,25 @@ static int reply(struct http_res *res, int status, json_t *j, struct err *err)
 }
 
 /* A 409 with the current template, so the client can show it. */
-static int reply_conflict(struct http_res *res, struct err *err,
-			  json_t *details)
+static void audit_template(struct http_req *req, const char *action,
+			   const json_t *t)
+{
+	char object[32];
+	snprintf(object, sizeof object, "template/%lld",
+		 (long long)json_integer_value(json_object_get(t, "id")));
+	http_audit(req, action, object, "%s %s %s version %lld",
+		   json_string_value(json_object_get(t, "hazard")),
+		   json_string_value(json_object_get(t, "tier")),
+		   json_string_value(json_object_get(t, "locale")),
+		   (long long)json_integer_value(json_object_get(t, "version")));
+}
+
+static int reply_conflict(struct http_req *req, struct http_res *res,
+			  struct err *err, json_t *details)
 {
 	if (err->status == 409 && details) {
+		/* the refused save stays in the history */
+		http_commit_on_error(req);
 		http_reply_error_details(res, err, details);
 		return 0;
 	}
@@ -80,7 +96,10 @@ API_HANDLER(api_templates_create)
 	int rc = templates_create(req->store, req->app->cfg, body, req->actor,
 				  &out, err);
 	json_decref(body);
-	return rc < 0 ? -1 : reply(res, 201, out, err);
+	if (rc < 0)
+		return -1;
+	audit_template(req, "template.create", out);
+	return reply(res, 201, out, err);
 }
 
 API_HANDLER(api_templates_update)
@@ -94,7 +113,8 @@ API_HANDLER(api_templates_update)
 				  req->actor, &out, &details, err);
 	json_decref(body);
 	if (rc < 0)
-		return reply_conflict(res, err, details);
+		return reply_conflict(req, res, err, details);
+	audit_template(req, "template.update", out);
 	return reply(res, 200, out, err);
 }
 
@@ -114,7 +134,11 @@ API_HANDLER(api_templates_delete)
 		return -1;
 	if (templates_delete(req->store, req->app->cfg, id, (int)version,
 			     req->actor, &details, err) < 0)
-		return reply_conflict(res, err, details);
+		return reply_conflict(req, res, err, details);
+	char object[32];
+	snprintf(object, sizeof object, "template/%lld", (long long)id);
+	http_audit(req, "template.delete", object, "version %ld deleted",
+		   version);
 	return http_reply_text(res, 204, NULL, "", 0) < 0 ? (err_oom(err), -1)
 							    : 0;
 }
@@ -140,7 +164,8 @@ API_HANDLER(api_templates_rollback)
 				    req->actor, &out, &details, err);
 	json_decref(body);
 	if (rc < 0)
-		return reply_conflict(res, err, details);
+		return reply_conflict(req, res, err, details);
+	audit_template(req, "template.rollback", out);
 	return reply(res, 200, out, err);
 }
 

@@ -134,6 +134,11 @@ static const struct config_key config_keys[] = {
 	  "Every region gets an MQTT channel on its default topic without "
 	  "anyone creating it." },
 
+	{ "auth", "protect_health", KT_BOOL, OFF(auth_protect_health), 0, 0, 0,
+	  "false",
+	  "/healthz and /metrics need a viewer token too (they are open by "
+	  "default, for load balancers and Prometheus)." },
+
 	{ "webhooks", "timeout", KT_DURATION, OFF(webhooks_timeout_ms), 0, 100,
 	  600000, "10s",
 	  "How long a webhook request may take (a channel's timeout_ms "

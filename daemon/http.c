@@ -21,6 +21,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "audit.h"
+#include "auth.h"
 #include "jsonutil.h"
 #include "log.h"
 #include "metrics.h"
@@ -172,6 +174,28 @@ int http_body_json(struct http_req *req, json_t **out, struct err *err)
 	return 0;
 }
 
+void http_audit(struct http_req *req, const char *action, const char *object,
+		const char *fmt, ...)
+{
+	va_list ap;
+	snprintf(req->audit_action, sizeof req->audit_action, "%s", action);
+	snprintf(req->audit_object, sizeof req->audit_object, "%s", object);
+	va_start(ap, fmt);
+	vsnprintf(req->audit_summary, sizeof req->audit_summary, fmt, ap);
+	va_end(ap);
+	req->audit_set = true;
+}
+
+void http_no_audit(struct http_req *req)
+{
+	req->audit_skip = true;
+}
+
+void http_commit_on_error(struct http_req *req)
+{
+	req->commit_on_error = true;
+}
+
 /* ---- routing ---- */
 
 /* Matches path against a pattern, capturing {x} segments. 1 on match. */
@@ -287,29 +311,76 @@ static enum MHD_Result send_error(struct http_req *req, int status,
 	return send_res(req, &res);
 }
 
+static bool is_change(const struct http_req *req)
+{
+	return strcmp(req->method, "GET") != 0 &&
+	       strcmp(req->method, "HEAD") != 0 &&
+	       !(req->route->flags & ROUTE_READ_ONLY);
+}
+
+/* The change and its audit row commit together, or neither does. */
+static int finish_change(struct http_req *req, bool ok, struct err *e)
+{
+	if (!ok) {
+		if (req->commit_on_error && store_commit(req->store, e) == 0)
+			return 0;
+		store_rollback(req->store);
+		return 0;
+	}
+	if (!req->audit_skip) {
+		if (!req->audit_set)
+			http_audit(req, req->route->method, req->route->pattern,
+				   "%s", req->path);
+		if (audit_write(req->store, req->actor,
+				auth_role_name(req->actor_role),
+				req->audit_action, req->audit_object,
+				req->audit_summary, req->remote, e) < 0) {
+			store_rollback(req->store);
+			return -1;
+		}
+	}
+	if (store_commit(req->store, e) < 0) {
+		store_rollback(req->store);
+		return -1;
+	}
+	/* only now can the senders see it */
+	app_wake_senders(req->app);
+	return 0;
+}
+
 static void run_handler(struct http_req *req, struct http_res *res)
 {
 	struct err e;
 	err_clear(&e);
-	req->store = store_for_thread(&e);
-	if (!req->store) {
-		log_error("http: no database connection: %s", e.message);
+	bool change = is_change(req);
+	if (change && store_begin(req->store, &e) < 0) {
+		log_error("%s %s: %s", req->method, req->path, e.message);
 		http_reply_error(res, &e);
 		return;
 	}
-	if (req->route->handler(req, res, &e) < 0) {
+	int rc = req->route->handler(req, res, &e);
+	if (rc == 0 && !res->status) {
+		err_internal(&e, "the handler gave no answer");
+		rc = -1;
+	}
+	if (rc < 0) {
 		if (e.status == 0)
 			e.status = 500;
 		if (e.status >= 500)
 			log_error("%s %s: %s", req->method, req->path, e.message);
 		http_reply_error(res, &e);
-		/* a handler that fails inside a transaction must not leave it
-		 * open for the next request on this thread */
-		if (store_in_transaction(req->store))
-			store_rollback(req->store);
-	} else if (!res->status) {
-		err_internal(&e, "the handler gave no answer");
-		http_reply_error(res, &e);
+	}
+	if (change) {
+		struct err ce;
+		err_clear(&ce);
+		if (finish_change(req, rc == 0 && res->status < 400, &ce) < 0) {
+			log_error("%s %s: %s", req->method, req->path, ce.message);
+			http_reply_error(res, &ce);
+		}
+	} else if (store_in_transaction(req->store)) {
+		/* a read must never leave a transaction open for the next
+		 * request of this thread */
+		store_rollback(req->store);
 	}
 }
 
@@ -319,6 +390,86 @@ static void req_free(struct http_req *req)
 		free(req->params[i]);
 	buf_free(&req->body);
 	free(req);
+}
+
+static void remote_of(struct MHD_Connection *conn, char *out, size_t cap)
+{
+	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(
+		conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	out[0] = '\0';
+	if (!ci || !ci->client_addr)
+		return;
+	const struct sockaddr *sa = ci->client_addr;
+	if (sa->sa_family == AF_INET)
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr,
+			  out, (socklen_t)cap);
+	else if (sa->sa_family == AF_INET6)
+		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr,
+			  out, (socklen_t)cap);
+}
+
+/* Who is asking, and may they? 401 without a valid token, 403 with a
+ * token whose role is too low. Fills req->early with the refusal. */
+static int authenticate(struct http_server *srv, struct http_req *req)
+{
+	struct err e;
+	err_clear(&e);
+	enum role need = req->route->role;
+	if (need == ROLE_PUBLIC && srv->app->cfg->auth_protect_health &&
+	    (strcmp(req->route->pattern, "/healthz") == 0 ||
+	     strcmp(req->route->pattern, "/metrics") == 0))
+		need = ROLE_VIEWER;
+	req->store = store_for_thread(&e);
+	if (!req->store) {
+		http_reply_error(&req->early, &e);
+		return -1;
+	}
+	const char *h = MHD_lookup_connection_value(
+		req->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+	bool has_token = h && strncasecmp(h, "Bearer ", 7) == 0;
+	if (!has_token) {
+		if (need == ROLE_PUBLIC)
+			return 0;
+		err_set(&e, 401, "unauthorized", "",
+			"this needs a token: send \"Authorization: Bearer "
+			"<token>\"");
+	} else {
+		const char *token = h + 7;
+		while (*token == ' ')
+			token++;
+		struct auth_identity who;
+		if (auth_check(req->store, token, &who, &e) == 0) {
+			snprintf(req->actor_name, sizeof req->actor_name, "%s",
+				 who.name);
+			req->actor = req->actor_name;
+			req->actor_role = who.role;
+			if (who.role >= need)
+				return 0;
+			err_set(&e, 403, "forbidden", "",
+				"%s %s needs the %s role; token \"%s\" is %s",
+				req->method, req->route->pattern,
+				auth_role_name(need), who.name,
+				auth_role_name(who.role));
+		} else if (need == ROLE_PUBLIC) {
+			return 0; /* a bad token on an open page is no matter */
+		}
+	}
+	if (e.status == 401) {
+		metrics_add(M_AUTH_FAILURES, 1);
+		log_warn("auth: %s %s from %s refused: %s", req->method,
+			 req->path, req->remote[0] ? req->remote : "?",
+			 e.message);
+	} else if (e.status == 403) {
+		metrics_add(M_AUTH_FORBIDDEN, 1);
+		log_warn("auth: %s %s from %s refused: %s", req->method,
+			 req->path, req->remote[0] ? req->remote : "?",
+			 e.message);
+	}
+	http_reply_error(&req->early, &e);
+	if (e.status == 401)
+		http_add_header(&req->early, "WWW-Authenticate",
+				"Bearer realm=\"scicast\"");
+	return -1;
 }
 
 static enum MHD_Result on_first_call(struct http_server *srv,
@@ -336,7 +487,8 @@ static enum MHD_Result on_first_call(struct http_server *srv,
 	req->started_us = now_us();
 	req->route_index = -1;
 	req->actor = "anonymous";
-	req->actor_role = ROLE_ADMIN;
+	req->actor_role = ROLE_PUBLIC;
+	remote_of(conn, req->remote, sizeof req->remote);
 	*con_cls = req;
 	atomic_fetch_add(&srv->in_progress, 1);
 
@@ -357,6 +509,8 @@ static enum MHD_Result on_first_call(struct http_server *srv,
 				  method, url);
 	}
 	req->route = &http_routes[req->route_index];
+	if (authenticate(srv, req) < 0)
+		return send_res(req, &req->early);
 	req->max_body = (req->route->flags & ROUTE_BIG_BODY)
 				? srv->app->cfg->http_max_import_body
 				: srv->app->cfg->http_max_body;

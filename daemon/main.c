@@ -16,6 +16,8 @@
 #include <unistd.h>
 
 #include "app.h"
+#include "audit.h"
+#include "auth.h"
 #include "catalog.h"
 #include "channels.h"
 #include "config.h"
@@ -50,6 +52,7 @@ static int cmd_check_config(const char *config_path, int argc, char **argv);
 static int cmd_import_regions(const char *config_path, int argc, char **argv);
 static int cmd_config_doc(const char *config_path, int argc, char **argv);
 static int cmd_routes(const char *config_path, int argc, char **argv);
+static int cmd_token(const char *config_path, int argc, char **argv);
 
 static const struct cmd commands[] = {
 	{ "run", "run", "serve the API and send alerts (the default)", cmd_run },
@@ -62,6 +65,9 @@ static const struct cmd commands[] = {
 	{ "config-doc", "config-doc",
 	  "print the reference of every configuration key (markdown)",
 	  cmd_config_doc },
+	{ "token", "token create|list|revoke",
+	  "manage API tokens in the database directly (token --help)",
+	  cmd_token },
 	{ "routes", "routes", "print the API routes and their roles (markdown)",
 	  cmd_routes },
 };
@@ -277,6 +283,141 @@ static int cmd_routes(const char *config_path, int argc, char **argv)
 		       http_routes[i].pattern, roles[http_routes[i].role],
 		       http_routes[i].summary);
 	return 0;
+}
+
+/* ---- token ---- */
+
+static void token_usage(FILE *out)
+{
+	fprintf(out,
+		"usage: scicastd [-c FILE] token create --role viewer|operator|admin "
+		"--name NAME [--expires 30d|2027-01-01T00:00:00+08:00]\n"
+		"       scicastd [-c FILE] token list\n"
+		"       scicastd [-c FILE] token revoke ID\n"
+		"\ncreate prints the token alone on standard output (it is shown "
+		"once;\nonly its hash is stored). Works on the database directly: "
+		"no HTTP needed.\n");
+}
+
+static int token_create(struct store *store, int argc, char **argv)
+{
+	const char *role = NULL, *name = NULL, *expires = NULL;
+	for (int i = 2; i < argc; i++) {
+		if (strcmp(argv[i], "--role") == 0 && i + 1 < argc)
+			role = argv[++i];
+		else if (strcmp(argv[i], "--name") == 0 && i + 1 < argc)
+			name = argv[++i];
+		else if (strcmp(argv[i], "--expires") == 0 && i + 1 < argc)
+			expires = argv[++i];
+		else {
+			token_usage(stderr);
+			return EXIT_USAGE;
+		}
+	}
+	int r = role ? auth_role_parse(role) : -1;
+	if (r < 0 || !name) {
+		fprintf(stderr, "scicastd: token create needs --role viewer, "
+			"operator or admin, and --name\n");
+		return EXIT_USAGE;
+	}
+	int64_t exp = 0, ms;
+	if (expires) {
+		if (util_parse_duration_ms(expires, &ms) == 0 && ms > 0) {
+			exp = util_now_ms() + ms;
+		} else if (util_parse_iso(expires, &exp) < 0) {
+			fprintf(stderr, "scicastd: --expires takes a duration "
+				"(30d, 12h) or a time with an offset\n");
+			return EXIT_USAGE;
+		}
+	}
+	char token[AUTH_TOKEN_MAX], summary[160];
+	int64_t id;
+	struct err err;
+	snprintf(summary, sizeof summary, "token \"%.60s\" (%s) from the "
+		 "command line", name, role);
+	if (store_begin(store, &err) < 0)
+		goto fail;
+	if (auth_token_create(store, name, (enum role)r, exp, "scicastd (local)",
+			      token, &id, &err) < 0 ||
+	    audit_write(store, "scicastd (local)", "admin", "token.create",
+			"token", summary, NULL, &err) < 0 ||
+	    store_commit(store, &err) < 0) {
+		store_rollback(store);
+		goto fail;
+	}
+	printf("%s\n", token);
+	explicit_bzero(token, sizeof token);
+	fprintf(stderr, "scicastd: token %lld \"%s\" (%s) created; it is shown "
+		"once\n", (long long)id, name, role);
+	return 0;
+fail:
+	fprintf(stderr, "scicastd: %s\n", err.message);
+	return err.status == 422 ? EXIT_USAGE : EXIT_FAILURE;
+}
+
+static int cmd_token(const char *config_path, int argc, char **argv)
+{
+	struct config cfg;
+	struct store *store = NULL;
+	struct err err;
+	if (argc < 2 || strcmp(argv[1], "--help") == 0) {
+		token_usage(argc < 2 ? stderr : stdout);
+		return argc < 2 ? EXIT_USAGE : 0;
+	}
+	if (strcmp(argv[1], "create") != 0 && strcmp(argv[1], "list") != 0 &&
+	    strcmp(argv[1], "revoke") != 0) {
+		token_usage(stderr);
+		return EXIT_USAGE;
+	}
+	int rc = prepare(config_path, &cfg, &store);
+	if (rc)
+		return rc;
+	if (strcmp(argv[1], "create") == 0) {
+		rc = token_create(store, argc, argv);
+	} else if (strcmp(argv[1], "list") == 0) {
+		json_t *list = NULL;
+		rc = EXIT_FAILURE;
+		if (auth_token_list(store, &list, &err) == 0) {
+			size_t i;
+			json_t *t;
+			printf("%-5s %-24s %-9s %-8s %s\n", "ID", "NAME", "ROLE",
+			       "STATE", "PREFIX");
+			json_array_foreach(json_object_get(list, "items"), i, t)
+				printf("%-5lld %-24s %-9s %-8s %s…\n",
+				       (long long)json_integer_value(json_object_get(t, "id")),
+				       json_string_value(json_object_get(t, "name")),
+				       json_string_value(json_object_get(t, "role")),
+				       json_string_value(json_object_get(t, "state")),
+				       json_string_value(json_object_get(t, "prefix")));
+			rc = 0;
+		} else {
+			fprintf(stderr, "scicastd: %s\n", err.message);
+		}
+		json_decref(list);
+	} else {
+		long long id;
+		if (argc != 3 || util_parse_ll(argv[2], 1, INT64_MAX, &id) < 0) {
+			token_usage(stderr);
+			rc = EXIT_USAGE;
+		} else if (store_begin(store, &err) < 0) {
+			fprintf(stderr, "scicastd: %s\n", err.message);
+			rc = EXIT_FAILURE;
+		} else if (auth_token_revoke(store, id, "scicastd (local)", &err) < 0 ||
+			   audit_write(store, "scicastd (local)", "admin",
+				       "token.revoke", "token", "revoked from the "
+				       "command line", NULL, &err) < 0 ||
+			   store_commit(store, &err) < 0) {
+			store_rollback(store);
+			fprintf(stderr, "scicastd: %s\n", err.message);
+			rc = EXIT_FAILURE;
+		} else {
+			fprintf(stderr, "scicastd: token %lld revoked\n", id);
+			rc = 0;
+		}
+	}
+	store_close(store);
+	config_free(&cfg);
+	return rc;
 }
 
 /* ---- run ---- */

@@ -37,6 +37,11 @@ static const struct {
 				    "Requests refused with 413." },
 	[M_HTTP_BAD_JSON] = { "scicast_http_bad_json_total",
 			      "Request bodies that were not valid JSON." },
+	[M_AUTH_FAILURES] = { "scicast_auth_failures_total",
+			      "Requests refused with 401 (no, bad, revoked or "
+			      "expired token)." },
+	[M_AUTH_FORBIDDEN] = { "scicast_auth_forbidden_total",
+			       "Requests refused with 403 (a role too low)." },
 	[M_MQTT_PUBLISHED] = { "scicast_mqtt_published_total",
 			       "MQTT publishes handed to the broker (re-sends "
 			       "included)." },

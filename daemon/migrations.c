@@ -247,6 +247,33 @@ static const struct migration migrations[] = {
 	  " INSERT INTO resources_fts(rowid, title, summary, text, keywords)"
 	  " VALUES (new.rid, new.title, new.summary, new.text, new.keywords);"
 	  " END;" },
+	{ 6, "tokens and the audit log",
+	  /* only the SHA-256 of a token is kept: a copy of the database
+	   * gives nobody a working token */
+	  "CREATE TABLE tokens ("
+	  " id INTEGER PRIMARY KEY,"
+	  " name TEXT NOT NULL,"
+	  " role TEXT NOT NULL CHECK (role IN ('viewer', 'operator', 'admin')),"
+	  " hash TEXT NOT NULL UNIQUE,"
+	  " prefix TEXT NOT NULL,"
+	  " created_at INTEGER NOT NULL,"
+	  " created_by TEXT NOT NULL,"
+	  " expires_at INTEGER,"
+	  " revoked_at INTEGER,"
+	  " revoked_by TEXT"
+	  ");"
+	  "CREATE TABLE audit ("
+	  " id INTEGER PRIMARY KEY,"
+	  " at INTEGER NOT NULL,"
+	  " actor TEXT NOT NULL,"
+	  " role TEXT NOT NULL,"
+	  " action TEXT NOT NULL,"
+	  " object TEXT NOT NULL,"
+	  " summary TEXT NOT NULL DEFAULT '',"
+	  " remote TEXT"
+	  ");"
+	  "CREATE INDEX audit_at ON audit(at);"
+	  "CREATE INDEX audit_action ON audit(action, at);" },
 };
 
 #define N_MIGRATIONS (int)(sizeof migrations / sizeof migrations[0])

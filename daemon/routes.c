@@ -34,7 +34,7 @@ const struct route http_routes[] = {
 	{ "POST", "/api/v1/templates", ROLE_ADMIN, api_templates_create, 0,
 	  "Create a template" },
 	{ "POST", "/api/v1/templates/preview", ROLE_VIEWER,
-	  api_templates_preview, 0,
+	  api_templates_preview, ROUTE_READ_ONLY,
 	  "Render a saved or unsaved template for a region" },
 	{ "GET", "/api/v1/templates/{id}", ROLE_VIEWER, api_templates_get, 0,
 	  "One template, current version" },
@@ -94,6 +94,17 @@ const struct route http_routes[] = {
 	  api_library_history, 0, "A notice's versions" },
 	{ "GET", "/library/{id}", ROLE_PUBLIC, page_library_notice, 0,
 	  "The public page of a notice (what messages link to)" },
+
+	{ "GET", "/api/v1/whoami", ROLE_VIEWER, api_whoami, 0,
+	  "The name and role of the token used" },
+	{ "GET", "/api/v1/tokens", ROLE_ADMIN, api_tokens_list, 0,
+	  "List tokens (never the tokens themselves)" },
+	{ "POST", "/api/v1/tokens", ROLE_ADMIN, api_tokens_create, 0,
+	  "Create a token (shown once)" },
+	{ "DELETE", "/api/v1/tokens/{id}", ROLE_ADMIN, api_tokens_revoke, 0,
+	  "Revoke a token" },
+	{ "GET", "/api/v1/audit", ROLE_ADMIN, api_audit_list, 0,
+	  "The audit log (?action=&actor=&object=&since=&until=)" },
 };
 
 const int http_route_count = sizeof http_routes / sizeof http_routes[0];

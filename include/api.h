@@ -55,6 +55,12 @@ API_HANDLER(api_library_import);
 API_HANDLER(api_library_export);
 API_HANDLER(page_library_notice);
 
+API_HANDLER(api_whoami);
+API_HANDLER(api_tokens_list);
+API_HANDLER(api_tokens_create);
+API_HANDLER(api_tokens_revoke);
+API_HANDLER(api_audit_list);
+
 /* Shared by handlers: the {id} path parameter as a positive integer. */
 int api_param_id(struct http_req *req, int i, int64_t *out, struct err *err);
 

@@ -67,6 +67,8 @@ struct config {
 
 	bool channels_auto_mqtt;
 
+	bool auth_protect_health;
+
 	int64_t webhooks_timeout_ms;
 	int64_t webhooks_connect_timeout_ms;
 	int webhooks_max_attempts;

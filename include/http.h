@@ -26,6 +26,7 @@ typedef int (*http_handler_fn)(struct http_req *req, struct http_res *res,
 
 enum route_flags {
 	ROUTE_BIG_BODY = 1,   /* [http] max_import_body instead of max_body */
+	ROUTE_READ_ONLY = 2,  /* a POST that changes nothing (a preview) */
 };
 
 struct route {
@@ -39,6 +40,15 @@ struct route {
 
 extern const struct route http_routes[];
 extern const int http_route_count;
+
+struct http_res {
+	int status;
+	char *body;            /* owned */
+	size_t len;
+	const char *content_type;
+	char extra_headers[4][2][128];
+	int nheaders;
+};
 
 struct http_req {
 	struct MHD_Connection *conn;
@@ -58,16 +68,16 @@ struct http_req {
 	/* who is asking: the token's name and role once auth has run */
 	const char *actor;
 	enum role actor_role;
+	char actor_name[72];
+	char remote[64];
+	/* what a change was, for the audit log (http_audit) */
+	bool audit_set, audit_skip, commit_on_error;
+	char audit_action[48];
+	char audit_object[96];
+	char audit_summary[400];
+	struct http_res early;   /* a refusal made before the body is read */
 };
 
-struct http_res {
-	int status;
-	char *body;            /* owned */
-	size_t len;
-	const char *content_type;
-	char extra_headers[4][2][128];
-	int nheaders;
-};
 
 struct http_server;
 
@@ -100,5 +110,16 @@ void http_reply_error(struct http_res *res, const struct err *e);
 void http_reply_error_details(struct http_res *res, const struct err *e,
 			      json_t *details);
 int http_add_header(struct http_res *res, const char *name, const char *v);
+
+/* Says what a change was: one audit row, written in the request's own
+ * transaction when the answer is a success. A successful change that does
+ * not call it is logged as "METHOD route". */
+void http_audit(struct http_req *req, const char *action, const char *object,
+		const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+/* This request changed nothing after all (a dry run): no audit row. */
+void http_no_audit(struct http_req *req);
+/* Keep what the handler wrote even though it answers with an error (a
+ * refused template save is kept in the history). */
+void http_commit_on_error(struct http_req *req);
 
 #endif

@@ -73,11 +73,24 @@ DB=""
 URL=""
 DLOG=""
 DPID=""
+TOKEN=""
+# Every curl of a test sends the admin token: curl reads $CURL_HOME/.curlrc
+# (curl -q as the first option reads nothing, for requests without one).
+export CURL_HOME="$T"
+# admin_token — creates the test's admin token in $DB (once per database).
+admin_token() {
+	[ -n "$TOKEN" ] && [ "${TOKEN_DB:-}" = "$DB" ] && return 0
+	TOKEN=$(SCICAST_STORE_PATH="$DB" "$SCICASTD" -c "$TOP/config/scicast.conf" \
+		token create --role admin --name test-admin 2>>"$T/token.log")
+	TOKEN_DB=$DB
+	printf 'header = "Authorization: Bearer %s"\n' "$TOKEN" > "$T/.curlrc"
+}
 # daemon_start [NAME] — extra settings come from the environment
 # (SCICAST_* variables exported by the test).
 daemon_start() {
 	_name=${1:-scicastd}
 	DB=${DB:-$T/$_name.db}
+	admin_token
 	HTTP_PORT=$(freeport)
 	URL="http://127.0.0.1:$HTTP_PORT"
 	DLOG="$T/$_name.log"
