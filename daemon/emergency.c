@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "audit.h"
 #include "catalog.h"
 #include "channels.h"
 #include "deliveries.h"
@@ -579,7 +580,21 @@ int emergency_expire_due(const struct emergency_ctx *c, int64_t now,
 		return store_fail(c->store, err, "finding expired emergencies");
 	for (int i = 0; i < n; i++) {
 		struct err e;
-		if (emergency_end(c, ids[i], "expired", "expired", NULL, &e) < 0) {
+		char object[32];
+		snprintf(object, sizeof object, "emergency/%lld",
+			 (long long)ids[i]);
+		/* the end and its audit row in one transaction */
+		if (store_begin(c->store, &e) < 0) {
+			log_error("emergency %lld: expiring it failed: %s",
+				  (long long)ids[i], e.message);
+			continue;
+		}
+		if (emergency_end(c, ids[i], "expired", "expired", NULL, &e) < 0 ||
+		    audit_write(c->store, "scicastd", "admin", "emergency.expire",
+				object, "expired at its expiry time", NULL,
+				&e) < 0 ||
+		    store_commit(c->store, &e) < 0) {
+			store_rollback(c->store);
 			log_error("emergency %lld: expiring it failed: %s",
 				  (long long)ids[i], e.message);
 			continue;

@@ -44,6 +44,18 @@ else
 	echo "make run: $regions not found; starting without the Zhongshan demo data (set SHARED=…)" >&2
 fi
 
+# a demo admin token, kept in a 0600 file outside git; made again if the
+# database no longer knows it
+tokfile="$var/admin.token"
+umask 077
+if [ -s "$tokfile" ] && build/scicastd -c "$conf" token list 2>/dev/null |
+	awk -v p="$(cut -c1-8 "$tokfile")" '$4 == "active" && index($5, p) == 1 {f=1} END {exit !f}'; then
+	:
+else
+	build/scicastd -c "$conf" token create --role admin --name demo-admin > "$tokfile"
+fi
+umask 022
+
 build/scicastd -c "$conf" run &
 daemon=$!
 url="http://$listen"
@@ -59,7 +71,9 @@ done
 cat <<MSG
 
   scicast is running.
-    API      $url/api/v1/   (try: curl -s $url/api/v1/regions/442000000000 | jq)
+    API      $url/api/v1/
+    token    $(cat "$tokfile")   (admin; kept in $tokfile)
+             try: curl -s -H "Authorization: Bearer \$(cat $tokfile)" $url/api/v1/regions/442000000000 | jq
     health   $url/healthz
     metrics  $url/metrics
     MQTT     127.0.0.1:$mqtt_port  (mosquitto_sub -p $mqtt_port -t 'scicast/v1/#' -v)
