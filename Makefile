@@ -57,7 +57,11 @@ build/scicastd: $(REL)/obj/main.o $(REL)/libscicast.a
 	@echo "  LD      $@"
 	$(Q)$(CC) $(REL_CFLAGS) -o $@ $^ $(LDLIBS)
 
-build/scicast: $(REL)/obj/cli/scicast.o $(REL)/libscicast.a
+CLI_SRCS := $(wildcard cli/*.c)
+REL_CLI_OBJS := $(CLI_SRCS:cli/%.c=$(REL)/obj/cli/%.o)
+ASAN_CLI_OBJS := $(CLI_SRCS:cli/%.c=$(ASAN)/obj/cli/%.o)
+
+build/scicast: $(REL_CLI_OBJS) $(REL)/libscicast.a
 	@echo "  LD      $@"
 	$(Q)$(CC) $(REL_CFLAGS) -o $@ $^ $(LDLIBS)
 
@@ -72,7 +76,7 @@ $(ASAN)/obj/cli/%.o: cli/%.c | check-pkgs
 	@echo "  CC      $@"
 	$(Q)$(CC) $(ASAN_CFLAGS) -MMD -MP -c $< -o $@
 
-$(ASAN)/scicast: $(ASAN)/obj/cli/scicast.o $(ASAN)/libscicast.a
+$(ASAN)/scicast: $(ASAN_CLI_OBJS) $(ASAN)/libscicast.a
 	@echo "  LD      $@"
 	$(Q)$(CC) $(ASAN_CFLAGS) -o $@ $^ $(LDLIBS)
 
