@@ -35,7 +35,10 @@ ASAN_OBJS := $(LIB_SRCS:daemon/%.c=$(ASAN)/obj/%.o)
 Q := $(if $(V),,@)
 
 .PHONY: all deps run test unit integration install clean check-pkgs docs
-all: build/scicastd build/scicast
+SCREEN_BIN := $(if $(wildcard screen/*.c),build/scicast-screen)
+ASAN_SCREEN_BIN := $(if $(wildcard screen/*.c),build/asan/scicast-screen)
+
+all: build/scicastd build/scicast $(SCREEN_BIN)
 
 check-pkgs:
 	@pkg-config --exists $(PKGS) cmocka || { \
@@ -70,7 +73,29 @@ $(REL)/obj/cli/%.o: cli/%.c | check-pkgs
 	@echo "  CC      $@"
 	$(Q)$(CC) $(REL_CFLAGS) -MMD -MP -c $< -o $@
 
+SCREEN_SRCS := $(wildcard screen/*.c)
+REL_SCREEN_OBJS := $(SCREEN_SRCS:screen/%.c=$(REL)/obj/screen/%.o)
+ASAN_SCREEN_OBJS := $(SCREEN_SRCS:screen/%.c=$(ASAN)/obj/screen/%.o)
+
+build/scicast-screen: $(REL_SCREEN_OBJS) $(REL)/libscicast.a
+	@echo "  LD      $@"
+	$(Q)$(CC) $(REL_CFLAGS) -o $@ $^ $(LDLIBS)
+
+$(REL)/obj/screen/%.o: screen/%.c | check-pkgs
+	@mkdir -p $(@D)
+	@echo "  CC      $@"
+	$(Q)$(CC) $(REL_CFLAGS) -MMD -MP -c $< -o $@
+
 # ---- sanitizer build (what the tests run) ----
+$(ASAN)/obj/screen/%.o: screen/%.c | check-pkgs
+	@mkdir -p $(@D)
+	@echo "  CC      $@"
+	$(Q)$(CC) $(ASAN_CFLAGS) -MMD -MP -c $< -o $@
+
+$(ASAN)/scicast-screen: $(ASAN_SCREEN_OBJS) $(ASAN)/libscicast.a
+	@echo "  LD      $@"
+	$(Q)$(CC) $(ASAN_CFLAGS) -o $@ $^ $(LDLIBS)
+
 $(ASAN)/obj/cli/%.o: cli/%.c | check-pkgs
 	@mkdir -p $(@D)
 	@echo "  CC      $@"
@@ -105,7 +130,7 @@ $(ASAN)/tools/%: tests/tools/%.c $(ASAN)/libscicast.a
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(ASAN)/tests/%)
 TOOL_BINS := $(TOOL_SRCS:tests/tools/%.c=$(ASAN)/tools/%)
 
-test-build: $(ASAN)/scicastd $(ASAN)/scicast $(UNIT_BINS) $(TOOL_BINS)
+test-build: $(ASAN)/scicastd $(ASAN)/scicast $(ASAN_SCREEN_BIN) $(UNIT_BINS) $(TOOL_BINS)
 
 test: deps
 	@$(MAKE) --no-print-directory test-build
@@ -119,11 +144,12 @@ run: deps
 docs: build/scicastd
 	@scripts/gen-docs.sh build/scicastd
 
-install: build/scicastd build/scicast build/scicast
+install: build/scicastd build/scicast $(SCREEN_BIN) build/scicast
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/scicast \
 		$(DESTDIR)/etc/scicast $(DESTDIR)/lib/systemd/system
 	install -m 0755 build/scicastd $(DESTDIR)$(PREFIX)/bin/scicastd
 	install -m 0755 build/scicast $(DESTDIR)$(PREFIX)/bin/scicast
+	$(if $(SCREEN_BIN),install -m 0755 build/scicast-screen $(DESTDIR)$(PREFIX)/bin/scicast-screen)
 	cp -R data templates library web $(DESTDIR)$(PREFIX)/share/scicast/
 	sed -e 's|^share = .*|share = $(PREFIX)/share/scicast|' \
 	    -e 's|^path = .*|path = /var/lib/scicast/scicast.db|' \
@@ -137,4 +163,5 @@ clean:
 	rm -rf build
 
 -include $(REL_OBJS:.o=.d) $(ASAN_OBJS:.o=.d) $(REL)/obj/main.d $(ASAN)/obj/main.d \
-	$(wildcard $(REL)/obj/cli/*.d $(ASAN)/obj/cli/*.d)
+	$(wildcard $(REL)/obj/cli/*.d $(ASAN)/obj/cli/*.d) \
+	$(wildcard $(REL)/obj/screen/*.d $(ASAN)/obj/screen/*.d)
