@@ -619,12 +619,15 @@ static const char *const states[] = { "pending", "inflight", "sent", "acked",
 				      "failed", "dead", "superseded" };
 #define N_STATES 7
 
+/* c[N_STATES] is how many were sent while the region's screens were all
+ * offline. */
 static json_t *counts_json(const long *c)
 {
 	json_t *o = json_object();
 	long planned = 0;
 	if (!o)
 		return NULL;
+	json_object_set_new(o, "offline_at_send", json_integer(c[N_STATES]));
 	for (int i = 0; i < N_STATES; i++) {
 		if (i != 6)
 			planned += c[i];
@@ -648,16 +651,18 @@ static int coverage(struct store *s, int64_t id, int revision, json_t **out,
 		    struct err *err)
 {
 	static const char sql_tier[] =
-		"SELECT tier, state, count(*) FROM deliveries"
+		"SELECT tier, state, count(*), sum(offline_at_send = 1)"
+		" FROM deliveries"
 		" WHERE emergency_id = ? AND revision = ? AND escalation = 0"
 		" GROUP BY tier, state";
 	static const char sql_town[] =
-		"SELECT d.town_code, r.name, d.state, count(*) FROM deliveries d"
+		"SELECT d.town_code, r.name, d.state, count(*),"
+		" sum(d.offline_at_send = 1) FROM deliveries d"
 		" LEFT JOIN regions r ON r.code = d.town_code"
 		" WHERE d.emergency_id = ? AND d.revision = ?"
 		" AND d.town_code IS NOT NULL AND d.escalation = 0"
 		" GROUP BY d.town_code, d.state ORDER BY d.town_code";
-	long total[N_STATES] = { 0 }, tier[LEVEL_COUNT + 1][N_STATES];
+	long total[N_STATES + 1] = { 0 }, tier[LEVEL_COUNT + 1][N_STATES + 1];
 	memset(tier, 0, sizeof tier);
 	sqlite3_stmt *st = store_stmt(s, sql_tier, err);
 	if (!st)
@@ -669,10 +674,13 @@ static int coverage(struct store *s, int64_t id, int revision, json_t **out,
 		int t = sqlite3_column_int(st, 0);
 		int k = state_index(store_col_text(st, 1));
 		long n = (long)sqlite3_column_int64(st, 2);
+		long off = (long)sqlite3_column_int64(st, 3);
 		if (k < 0 || t < LEVEL_PROVINCE || t > LEVEL_VILLAGE)
 			continue;
 		tier[t][k] += n;
 		total[k] += n;
+		tier[t][N_STATES] += off;
+		total[N_STATES] += off;
 	}
 	sqlite3_reset(st);
 	if (rc != SQLITE_DONE)
@@ -698,7 +706,7 @@ static int coverage(struct store *s, int64_t id, int revision, json_t **out,
 	sqlite3_bind_int(st, 2, revision);
 	char current[REGION_CODE_LEN + 1] = "";
 	char name[REGION_NAME_MAX + 1] = "";
-	long c[N_STATES] = { 0 };
+	long c[N_STATES + 1] = { 0 };
 	for (;;) {
 		rc = sqlite3_step(st);
 		const char *code = rc == SQLITE_ROW ? store_col_text(st, 0) : "";
@@ -718,6 +726,7 @@ static int coverage(struct store *s, int64_t id, int revision, json_t **out,
 		int k = state_index(store_col_text(st, 2));
 		if (k >= 0)
 			c[k] += (long)sqlite3_column_int64(st, 3);
+		c[N_STATES] += (long)sqlite3_column_int64(st, 4);
 	}
 	sqlite3_reset(st);
 	if (rc != SQLITE_DONE) {

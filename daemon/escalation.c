@@ -17,6 +17,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "payload.h"
+#include "presence.h"
 #include "regions.h"
 #include "util.h"
 
@@ -33,6 +34,7 @@ struct silent {
 	char severity[8];
 	int exercise;
 	int64_t expires_at;
+	int screen;           /* 1 offline, 0 online, -1 no screen known */
 };
 
 static int find_silent(struct store *s, const struct config *cfg, int64_t now,
@@ -41,7 +43,8 @@ static int find_silent(struct store *s, const struct config *cfg, int64_t now,
 	static const char sql[] =
 		"SELECT d.id, d.emergency_id, d.revision, d.town_code,"
 		" d.region_code, r.name, d.sent_at, d.resends, e.hazard,"
-		" e.severity, e.exercise, e.expires_at"
+		" e.severity, e.exercise, e.expires_at, "
+		PRESENCE_OFFLINE_SQL("d.region_code", "?5")
 		" FROM deliveries d"
 		" JOIN emergencies e ON e.id = d.emergency_id"
 		"  AND e.revision = d.revision AND e.status = 'active'"
@@ -65,6 +68,7 @@ static int find_silent(struct store *s, const struct config *cfg, int64_t now,
 		store_bind_text(st, 2, config_severity_name(sev));
 		sqlite3_bind_int(st, 3, pol->resend_max);
 		sqlite3_bind_int64(st, 4, now - pol->resend_after_ms);
+		sqlite3_bind_int64(st, 5, now);
 		int rc;
 		while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 			if (*n == cap) {
@@ -92,6 +96,9 @@ static int find_silent(struct store *s, const struct config *cfg, int64_t now,
 				 store_col_text(st, 9));
 			x->exercise = sqlite3_column_int(st, 10);
 			x->expires_at = sqlite3_column_int64(st, 11);
+			x->screen = sqlite3_column_type(st, 12) == SQLITE_NULL
+					    ? -1
+					    : sqlite3_column_int(st, 12);
 		}
 		sqlite3_reset(st);
 		if (rc != SQLITE_DONE)
@@ -111,10 +118,15 @@ static char *escalation_payload(const struct silent *first, size_t count,
 	json_t *silent = json_array();
 	for (size_t i = 0; silent && i < count; i++) {
 		util_format_local(first[i].sent_at, at, sizeof at);
+		/* a silent village whose screen is dead needs someone to go
+		 * there, not another re-send: say which it is */
 		json_array_append_new(silent, json_pack(
-			"{s:s, s:o, s:s, s:i}", "code", first[i].code,
+			"{s:s, s:o, s:s, s:i, s:s}", "code", first[i].code,
 			"name", ju_string(first[i].name), "last_attempt", at,
-			"resends", first[i].resends));
+			"resends", first[i].resends, "screen",
+			first[i].screen == 1   ? "offline"
+			: first[i].screen == 0 ? "online"
+					       : "unknown"));
 	}
 	json_t *o = json_pack(
 		"{s:s, s:s, s:I, s:i, s:s, s:s, s:s, s:s, s:s, s:s, s:{s:s, s:o},"

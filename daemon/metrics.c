@@ -49,8 +49,8 @@ static const struct {
 			     "PUBACKs received: deliveries the broker took." },
 	[M_MQTT_ACKS] = { "scicast_mqtt_acks_total",
 			  "Screen acks matched to a delivery." },
-	[M_MQTT_ACKS_BAD] = { "scicast_mqtt_acks_malformed_total",
-			      "Ack messages that were not valid acks." },
+	[M_MQTT_ACKS_BAD] = { "scicast_mqtt_malformed_total",
+			      "Acks and screen statuses that were not valid." },
 	[M_MQTT_ACKS_UNKNOWN] = { "scicast_mqtt_acks_unknown_total",
 				  "Acks naming a message_id (or region) no "
 				  "delivery has." },

@@ -274,6 +274,22 @@ static const struct migration migrations[] = {
 	  ");"
 	  "CREATE INDEX audit_at ON audit(at);"
 	  "CREATE INDEX audit_action ON audit(action, at);" },
+	{ 7, "screen presence",
+	  "CREATE TABLE screens ("
+	  " region_code TEXT NOT NULL,"
+	  " screen_id TEXT NOT NULL,"
+	  " status TEXT NOT NULL CHECK (status IN ('online', 'offline')),"
+	  " version TEXT,"
+	  " message_id TEXT,"   /* what it says it shows */
+	  " heartbeat_s INTEGER,"
+	  " reason TEXT,"
+	  " last_seen_at INTEGER NOT NULL,"
+	  " status_since INTEGER NOT NULL,"
+	  " PRIMARY KEY (region_code, screen_id)"
+	  ") WITHOUT ROWID;"
+	  /* 1: the region's screens were all offline when the broker took the
+	   * delivery; 0: one was online; NULL: no screen ever reported */
+	  "ALTER TABLE deliveries ADD COLUMN offline_at_send INTEGER;" },
 };
 
 #define N_MIGRATIONS (int)(sizeof migrations / sizeof migrations[0])

@@ -28,6 +28,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "outbox.h"
+#include "presence.h"
 #include "store.h"
 #include "util.h"
 
@@ -71,6 +72,10 @@ struct mqtt_sender {
 	size_t nsent, capsent;
 	struct outbox_ack *acks;
 	size_t nacks, capacks;
+	struct presence_update *presence;
+	size_t npresence, cappresence;
+	char status_filter[300];
+	size_t status_prefix_len;
 	int64_t first_unflushed;
 	char ack_filter[300];
 	size_t ack_prefix_len;
@@ -156,6 +161,15 @@ static void flush(struct mqtt_sender *m)
 		}
 		m->nsent = 0;
 	}
+	if (m->npresence) {
+		if (presence_record(m->store, m->presence, m->npresence,
+				    &err) < 0) {
+			log_error("mqtt: recording screen presence: %s",
+				  err.message);
+			return;
+		}
+		m->npresence = 0;
+	}
 	if (m->nacks) {
 		long unknown = 0;
 		if (outbox_mark_acked(m->store, m->acks, m->nacks, &unknown,
@@ -175,7 +189,7 @@ static void note_unflushed(struct mqtt_sender *m)
 {
 	if (!m->first_unflushed)
 		m->first_unflushed = util_now_ms();
-	if (m->nsent + m->nacks >= FLUSH_AT)
+	if (m->nsent + m->nacks + m->npresence >= FLUSH_AT)
 		flush(m);
 }
 
@@ -218,10 +232,14 @@ static void on_connect(struct mosquitto *mosq, void *ud, int rc, int flags,
 		 m->cfg->mqtt_port, m->cfg->mqtt_protocol == 5 ? "5" : "3.1.1",
 		 m->ninflight ? "; publishing again what was in flight" : "");
 	m->ever_connected = true;
-	int src = mosquitto_subscribe_v5(mosq, NULL, m->ack_filter, 1, 0, NULL);
-	if (src != MOSQ_ERR_SUCCESS)
-		log_error("mqtt: subscribing to %s: %s", m->ack_filter,
-			  mosquitto_strerror(src));
+	const char *filters[] = { m->ack_filter, m->status_filter };
+	for (int i = 0; i < 2; i++) {
+		int src = mosquitto_subscribe_v5(mosq, NULL, filters[i], 1, 0,
+						 NULL);
+		if (src != MOSQ_ERR_SUCCESS)
+			log_error("mqtt: subscribing to %s: %s", filters[i],
+				  mosquitto_strerror(src));
+	}
 }
 
 static void on_disconnect(struct mosquitto *mosq, void *ud, int rc,
@@ -269,14 +287,53 @@ static void on_publish(struct mosquitto *mosq, void *ud, int mid,
 		log_error("mqtt: out of memory recording a PUBACK");
 }
 
-static void bad_ack(struct mqtt_sender *m, const char *topic, const char *why)
+static void bad_message(struct mqtt_sender *m, const char *topic, const char *why)
 {
 	metrics_add(M_MQTT_ACKS_BAD, 1);
 	/* a broken screen could flood the log: say the first ones, then
 	 * every thousandth */
 	if (m->bad_acks_logged < 20 || m->bad_acks_logged % 1000 == 0)
-		log_warn("mqtt: malformed ack on %.200s ignored: %s", topic, why);
+		log_warn("mqtt: malformed message on %.200s ignored: %s", topic, why);
 	m->bad_acks_logged++;
+}
+
+/* {status_prefix}/{region}/{screen id}: a screen's presence. */
+static void on_status(struct mqtt_sender *m, const struct mosquitto_message *msg)
+{
+	const char *rest = msg->topic + m->status_prefix_len + 1;
+	const char *slash = strchr(rest, '/');
+	char region[16], why[200];
+	struct presence_update u;
+	if (!slash || slash - rest != 12 || strchr(slash + 1, '/')) {
+		bad_message(m, msg->topic, "a status topic is {prefix}/{region}/"
+			"{screen id}");
+		return;
+	}
+	memcpy(region, rest, 12);
+	region[12] = '\0';
+	if (msg->payloadlen == 0)
+		return; /* a cleared retained status: nothing to say */
+	if (presence_parse(region, slash + 1, msg->payload,
+			   (size_t)msg->payloadlen, util_now_ms(), &u, why,
+			   sizeof why) < 0) {
+		bad_message(m, msg->topic, why);
+		return;
+	}
+	if (m->npresence == m->cappresence) {
+		size_t cap = m->cappresence ? m->cappresence * 2 : 64;
+		struct presence_update *g = realloc(m->presence, cap * sizeof *g);
+		if (!g) {
+			log_error("mqtt: out of memory for a status");
+			return;
+		}
+		m->presence = g;
+		m->cappresence = cap;
+	}
+	m->presence[m->npresence++] = u;
+	if (!u.online)
+		log_info("presence: screen %s of %s is offline (%s)", u.screen_id,
+			 u.region, u.reason[0] ? u.reason : "no reason given");
+	note_unflushed(m);
 }
 
 static void on_message(struct mosquitto *mosq, void *ud,
@@ -286,17 +343,22 @@ static void on_message(struct mosquitto *mosq, void *ud,
 	struct mqtt_sender *m = ud;
 	(void)mosq, (void)props;
 	const char *topic = msg->topic;
+	if (strncmp(topic, m->cfg->mqtt_status_prefix, m->status_prefix_len) == 0 &&
+	    topic[m->status_prefix_len] == '/') {
+		on_status(m, msg);
+		return;
+	}
 	if (strncmp(topic, m->cfg->mqtt_ack_prefix, m->ack_prefix_len) != 0 ||
 	    topic[m->ack_prefix_len] != '/')
 		return;
 	const char *region = topic + m->ack_prefix_len + 1;
 	if (!util_is_region_code(region, strlen(region))) {
-		bad_ack(m, topic, "the topic does not end in a 12-digit region "
+		bad_message(m, topic, "the topic does not end in a 12-digit region "
 			"code");
 		return;
 	}
 	if (msg->payloadlen <= 0 || msg->payloadlen > 4096) {
-		bad_ack(m, topic, "empty or over 4096 bytes");
+		bad_message(m, topic, "empty or over 4096 bytes");
 		return;
 	}
 	json_error_t je;
@@ -306,13 +368,13 @@ static void on_message(struct mosquitto *mosq, void *ud,
 	const char *status = j ? json_string_value(json_object_get(j, "status"))
 			       : NULL;
 	if (!j)
-		bad_ack(m, topic, je.text);
+		bad_message(m, topic, je.text);
 	else if (!id || !*id || strlen(id) >= sizeof m->acks[0].message_id)
-		bad_ack(m, topic, "no message_id string");
+		bad_message(m, topic, "no message_id string");
 	else if (!status || (strcmp(status, "received") != 0 &&
 			     strcmp(status, "displayed") != 0 &&
 			     strcmp(status, "played") != 0))
-		bad_ack(m, topic, "status is not received, displayed or played");
+		bad_message(m, topic, "status is not received, displayed or played");
 	else {
 		if (m->nacks == m->capacks) {
 			size_t cap = m->capacks ? m->capacks * 2 : 256;
@@ -549,6 +611,9 @@ int mqtt_sender_start(struct app *app, struct mqtt_sender **out,
 	snprintf(m->ack_filter, sizeof m->ack_filter, "%s/+",
 		 cfg->mqtt_ack_prefix);
 	m->ack_prefix_len = strlen(cfg->mqtt_ack_prefix);
+	snprintf(m->status_filter, sizeof m->status_filter, "%s/+/+",
+		 cfg->mqtt_status_prefix);
+	m->status_prefix_len = strlen(cfg->mqtt_status_prefix);
 	if (store_open(cfg->store_path, cfg->store_busy_timeout_ms, &m->store,
 		       err) < 0)
 		goto fail;
@@ -644,5 +709,6 @@ void mqtt_sender_stop(struct mqtt_sender *m)
 	free(m->slots);
 	free(m->sent);
 	free(m->acks);
+	free(m->presence);
 	free(m);
 }

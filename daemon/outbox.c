@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "presence.h"
 #include "util.h"
 
 void outbox_item_free(struct outbox_item *it)
@@ -313,9 +314,13 @@ int outbox_redrive(struct store *s, int64_t delivery, int64_t emergency,
 int outbox_mark_sent(struct store *s, const int64_t *ids, size_t n,
 		     int64_t now, struct err *err)
 {
+	/* whether anyone was there to see it: the region's screens as the
+	 * broker took the message */
 	static const char sql[] =
 		"UPDATE deliveries SET state = 'sent', sent_at = ?2,"
-		" last_error = NULL WHERE id = ?1 AND state = 'inflight'";
+		" last_error = NULL, offline_at_send = "
+		PRESENCE_OFFLINE_SQL("deliveries.region_code", "?2")
+		" WHERE id = ?1 AND state = 'inflight'";
 	if (!n)
 		return 0;
 	if (store_begin(s, err) < 0)

@@ -95,6 +95,9 @@ const struct route http_routes[] = {
 	{ "GET", "/library/{id}", ROLE_PUBLIC, page_library_notice, 0,
 	  "The public page of a notice (what messages link to)" },
 
+	{ "GET", "/api/v1/screens", ROLE_VIEWER, api_screens_list, 0,
+	  "Screens and whether they are alive (?region=&town=&status=)" },
+
 	{ "GET", "/api/v1/whoami", ROLE_VIEWER, api_whoami, 0,
 	  "The name and role of the token used" },
 	{ "GET", "/api/v1/tokens", ROLE_ADMIN, api_tokens_list, 0,

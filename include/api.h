@@ -61,6 +61,8 @@ API_HANDLER(api_tokens_create);
 API_HANDLER(api_tokens_revoke);
 API_HANDLER(api_audit_list);
 
+API_HANDLER(api_screens_list);
+
 /* Shared by handlers: the {id} path parameter as a positive integer. */
 int api_param_id(struct http_req *req, int i, int64_t *out, struct err *err);
 

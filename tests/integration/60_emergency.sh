@@ -75,9 +75,9 @@ expect_eq "the active list shows it" "$(jqr '[.items[].id] | join(",")')" "$E"
 mosquitto_pub -p "$MQTT_PORT" -t scicast/v1/acks/442000001007 -m 'not json'
 mosquitto_pub -p "$MQTT_PORT" -t scicast/v1/acks/nonsense -m '{"message_id":"x","status":"displayed"}'
 mosquitto_pub -p "$MQTT_PORT" -t scicast/v1/acks/442000001007 -m '{"message_id":"e999-r1-442000001007","status":"displayed"}'
-check "malformed acks are counted" wait_for 30 sh -c "curl -s $URL/metrics | grep -q '^scicast_mqtt_acks_malformed_total 2'"
+check "malformed acks are counted" wait_for 30 sh -c "curl -s $URL/metrics | grep -q '^scicast_mqtt_malformed_total 2'"
 check "unknown message ids are counted" wait_for 30 sh -c "curl -s $URL/metrics | grep -q '^scicast_mqtt_acks_unknown_total 1'"
-check "and logged" grep -q 'malformed ack on scicast/v1/acks/nonsense' "$DLOG"
+check "and logged" grep -q 'malformed message on scicast/v1/acks/nonsense' "$DLOG"
 
 # update: drop the second town; its channels get a cancel
 api POST "/api/v1/emergencies/$E/revisions" '{"severity":"orange","area":["'$T1'"]}'
