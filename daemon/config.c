@@ -199,6 +199,23 @@ static const struct config_key config_keys[] = {
 	  "Chinese character 1, a Latin letter ½): what a village screen "
 	  "shows." },
 
+	{ "cap", "sender", KT_STRING, OFF(cap_sender), 0, 0, 0,
+	  "yjglj@zs.gov.cn",
+	  "The CAP <sender> of exported alerts (an address that names the "
+	  "office)." },
+	{ "cap", "sender_code", KT_STRING, OFF(cap_sender_code), 0, 0, 0,
+	  "44200041600000",
+	  "The office's code, the first part of each exported CAP "
+	  "identifier ({code}_{time}_{emergency}-{revision})." },
+	{ "cap", "geocode_name", KT_STRING, OFF(cap_geocode_name), 0, 0, 0,
+	  "CPEAS Geographic Code",
+	  "The <valueName> of the geocode carrying a region's 12-digit code "
+	  "(the name China's national early-warning system uses); ingest "
+	  "accepts it, and any geocode whose value is a 12-digit code." },
+	{ "cap", "default_duration", KT_DURATION, OFF(cap_default_duration_ms),
+	  0, 60000, 2592000000LL, "24h",
+	  "How long an ingested alert without <expires> lasts." },
+
 	{ "notice", "issuer", KT_STRING, OFF(notice_issuer), 0, 0, 0,
 	  "中山市应急管理局",
 	  "Who issues the notices (`emergency.issuer` in Chinese templates)." },

@@ -18,6 +18,7 @@
 #include "app.h"
 #include "audit.h"
 #include "auth.h"
+#include "cap.h"
 #include "catalog.h"
 #include "channels.h"
 #include "config.h"
@@ -526,6 +527,12 @@ static int cmd_run(const char *config_path, int argc, char **argv)
 		return rc;
 	rc = EXIT_FAILURE;
 	app.started_ms = util_now_ms();
+	char data_dir[1100];
+	snprintf(data_dir, sizeof data_dir, "%s/data", cfg.share_dir);
+	if (cap_load(data_dir, &err) < 0) {
+		log_error("%s", err.message);
+		goto done;
+	}
 	snprintf(app.web_root, sizeof app.web_root, "%s/web", cfg.share_dir);
 
 	if (cfg.channels_auto_mqtt && channels_ensure_auto(store, &err) < 0) {
@@ -598,6 +605,7 @@ done:
 	store_close(store);
 	store_thread_teardown();
 	metrics_free();
+	cap_unload();
 	curl_global_cleanup();
 	config_free(&cfg);
 	if (rc == 0)

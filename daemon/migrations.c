@@ -290,6 +290,14 @@ static const struct migration migrations[] = {
 	  /* 1: the region's screens were all offline when the broker took the
 	   * delivery; 0: one was online; NULL: no screen ever reported */
 	  "ALTER TABLE deliveries ADD COLUMN offline_at_send INTEGER;" },
+	{ 8, "CAP identities of revisions",
+	  /* set on revisions that came in as CAP: exported again under the
+	   * identifier they came with, and found by later references */
+	  "ALTER TABLE revisions ADD COLUMN cap_sender TEXT;"
+	  "ALTER TABLE revisions ADD COLUMN cap_identifier TEXT;"
+	  "ALTER TABLE revisions ADD COLUMN cap_sent TEXT;"
+	  "CREATE UNIQUE INDEX revisions_cap ON revisions(cap_sender,"
+	  " cap_identifier) WHERE cap_identifier IS NOT NULL;" },
 };
 
 #define N_MIGRATIONS (int)(sizeof migrations / sizeof migrations[0])

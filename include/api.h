@@ -63,6 +63,11 @@ API_HANDLER(api_audit_list);
 
 API_HANDLER(api_screens_list);
 
+API_HANDLER(api_emergencies_cap);
+API_HANDLER(page_cap_alert);
+API_HANDLER(page_cap_feed);
+API_HANDLER(api_cap_ingest);
+
 /* Shared by handlers: the {id} path parameter as a positive integer. */
 int api_param_id(struct http_req *req, int i, int64_t *out, struct err *err);
 

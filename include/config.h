@@ -89,6 +89,11 @@ struct config {
 	int library_notices_per_message;
 	int library_summary_limit;      /* screen characters */
 
+	char *cap_sender;
+	char *cap_sender_code;
+	char *cap_geocode_name;
+	int64_t cap_default_duration_ms;
+
 	char *notice_issuer, *notice_issuer_en;
 	char *notice_contact, *notice_contact_en;
 	char *notice_contact_tts, *notice_contact_tts_en;

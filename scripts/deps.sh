@@ -7,7 +7,7 @@ set -eu
 PACKAGES="gcc make pkg-config ca-certificates
 libcurl4-openssl-dev libmosquitto-dev libsqlite3-dev libmicrohttpd-dev
 libjansson-dev libxml2-dev libssl-dev libinih-dev libcmocka-dev
-mosquitto mosquitto-clients sqlite3 curl jq procps"
+mosquitto mosquitto-clients sqlite3 curl jq procps libxml2-utils"
 
 missing=""
 for p in $PACKAGES; do
