@@ -129,6 +129,12 @@ int http_add_header(struct http_res *res, const char *name, const char *v)
 
 /* ---- request helpers ---- */
 
+const char *http_header(struct http_req *req,
+					       const char *name)
+{
+	return MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, name);
+}
+
 const char *http_query(struct http_req *req, const char *name)
 {
 	return MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND,
@@ -245,6 +251,11 @@ static int find_route(struct http_req *req, char *allow, size_t cap)
 	for (int i = 0; i < http_route_count; i++) {
 		char *params[HTTP_MAX_PARAMS] = { 0 };
 		int n = 0;
+		if ((http_routes[i].flags & ROUTE_STATIC) &&
+		    (strncmp(req->path, "/api/", 5) == 0 ||
+		     (strcmp(req->method, "GET") != 0 &&
+		      strcmp(req->method, "HEAD") != 0)))
+			continue;
 		if (!route_match(http_routes[i].pattern, req->path, params, &n))
 			continue;
 		if (strcmp(http_routes[i].method, req->method) == 0 ||

@@ -120,6 +120,12 @@ const struct route http_routes[] = {
 	  "Revoke a token" },
 	{ "GET", "/api/v1/audit", ROLE_ADMIN, api_audit_list, 0,
 	  "The audit log (?action=&actor=&object=&since=&until=)" },
+
+	/* last: the console's files, for any path nothing above took */
+	{ "GET", "/", ROLE_PUBLIC, page_static, ROUTE_STATIC,
+	  "The web console" },
+	{ "GET", "/{*}", ROLE_PUBLIC, page_static, ROUTE_STATIC,
+	  "The console's files (HTML, JS, CSS)" },
 };
 
 const int http_route_count = sizeof http_routes / sizeof http_routes[0];

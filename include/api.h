@@ -68,6 +68,8 @@ API_HANDLER(page_cap_alert);
 API_HANDLER(page_cap_feed);
 API_HANDLER(api_cap_ingest);
 
+API_HANDLER(page_static);
+
 /* Shared by handlers: the {id} path parameter as a positive integer. */
 int api_param_id(struct http_req *req, int i, int64_t *out, struct err *err);
 

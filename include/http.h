@@ -27,6 +27,8 @@ typedef int (*http_handler_fn)(struct http_req *req, struct http_res *res,
 enum route_flags {
 	ROUTE_BIG_BODY = 1,   /* [http] max_import_body instead of max_body */
 	ROUTE_READ_ONLY = 2,  /* a POST that changes nothing (a preview) */
+	ROUTE_STATIC = 4,     /* the console's files: never under /api/, GET
+				 only, so other paths stay 404 not 405 */
 };
 
 struct route {
@@ -47,7 +49,7 @@ struct http_res {
 	size_t len;
 	const char *content_type;
 	char extra_headers[4][2][128];
-	int nheaders;
+	int nheaders;   /* at most 4 */
 };
 
 struct http_req {
@@ -94,6 +96,9 @@ void http_stop(struct http_server *srv, int64_t wait_ms);
 
 /* ---- for handlers ---- */
 
+/* A request header, or NULL. */
+const char *http_header(struct http_req *req,
+					       const char *name);
 /* A query parameter, or NULL. */
 const char *http_query(struct http_req *req, const char *name);
 int http_query_long(struct http_req *req, const char *name, long min,
