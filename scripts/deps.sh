@@ -7,7 +7,14 @@ set -eu
 PACKAGES="gcc make pkg-config ca-certificates
 libcurl4-openssl-dev libmosquitto-dev libsqlite3-dev libmicrohttpd-dev
 libjansson-dev libxml2-dev libssl-dev libinih-dev libcmocka-dev
-mosquitto mosquitto-clients sqlite3 curl jq procps libxml2-utils"
+mosquitto mosquitto-clients sqlite3 curl jq procps libxml2-utils
+chromium fonts-noto-cjk"
+
+# Node.js runs the browser tests; any install of it will do (the machine
+# may have one from elsewhere), else Debian's
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+	PACKAGES="$PACKAGES nodejs npm"
+fi
 
 missing=""
 for p in $PACKAGES; do
