@@ -27,7 +27,7 @@ API_HANDLER(api_deliveries_list)
 		.state = http_query(req, "state"),
 		.kind = http_query(req, "kind"),
 	};
-	long e;
+	long e, campaign;
 	if (f.state) {
 		bool ok = false;
 		for (const char *const *s = states; *s && !ok; s++)
@@ -46,10 +46,13 @@ API_HANDLER(api_deliveries_list)
 		return -1;
 	}
 	if (http_query_long(req, "emergency", 1, INT32_MAX, 0, &e, err) < 0 ||
+	    http_query_long(req, "campaign", 1, INT32_MAX, 0, &campaign,
+			    err) < 0 ||
 	    http_query_long(req, "limit", 1, 5000, 100, &f.limit, err) < 0 ||
 	    http_query_long(req, "offset", 0, 100000000, 0, &f.offset, err) < 0)
 		return -1;
 	f.emergency = e;
+	f.campaign = campaign;
 	json_t *out = NULL;
 	if (deliveries_list(req->store, &f, &out, err) < 0)
 		return -1;

@@ -1,10 +1,12 @@
 /* api_emergencies: declare, update, cancel, and watch coverage. The rules
  * live in emergency.c; a handler reads the request, calls it, and wakes
  * the senders once something was committed. */
+#include <stdio.h>
 #include <string.h>
 
 #include "api.h"
 #include "config.h"
+#include "approvals.h"
 #include "emergency.h"
 #include "jsonutil.h"
 #include "mqtt.h"
@@ -43,6 +45,40 @@ static int dry_run_param(struct http_req *req, bool *out, struct err *err)
 	return 0;
 }
 
+/* A declaration that needs a second operator: validated by a dry run,
+ * then held. 202 with the request. */
+static int hold_for_approval(struct http_req *req, struct http_res *res,
+			     const struct emergency_ctx *c, const char *kind,
+			     int64_t emergency, json_t *body, int severity,
+			     struct err *err)
+{
+	json_t *plan = NULL, *out = NULL;
+	int rc = strcmp(kind, "declare") == 0
+			 ? emergency_declare(c, body, true, &plan, err)
+			 : emergency_revise(c, emergency, body, true, &plan, err);
+	if (rc < 0)
+		return -1;
+	rc = approvals_request(req->store, c->cfg, kind, emergency, body,
+			       severity, req->actor,
+			       json_object_get(plan, "planned"), &out, err);
+	json_decref(plan);
+	if (rc < 0)
+		return -1;
+	char object[32];
+	snprintf(object, sizeof object, "approval/%lld",
+		 (long long)json_integer_value(json_object_get(out,
+							       "approval_id")));
+	http_audit(req, "approval.request", object, "%s",
+		   json_string_value(json_object_get(out, "summary")));
+	return reply(res, 202, out, err);
+}
+
+static int severity_of(const json_t *body)
+{
+	const char *s = json_string_value(json_object_get(body, "severity"));
+	return s ? config_severity_parse(s) : -1;
+}
+
 API_HANDLER(api_emergencies_declare)
 {
 	struct emergency_ctx c;
@@ -52,11 +88,22 @@ API_HANDLER(api_emergencies_declare)
 	    http_body_json(req, &body, err) < 0)
 		return -1;
 	ctx_of(req, &c);
+	bool held = approvals_needed(c.cfg, severity_of(body),
+				     json_is_true(json_object_get(body,
+								  "exercise")));
+	if (!dry && held) {
+		int rc = hold_for_approval(req, res, &c, "declare", 0, body,
+					   severity_of(body), err);
+		json_decref(body);
+		return rc;
+	}
 	int rc = emergency_declare(&c, body, dry, &out, err);
 	json_decref(body);
 	if (rc < 0)
 		return -1;
 	if (dry) {
+		/* so a client can say "this will wait for approval" */
+		json_object_set_new(out, "approval_required", json_boolean(held));
 		http_no_audit(req);
 	} else {
 		char object[32];
@@ -82,11 +129,33 @@ API_HANDLER(api_emergencies_revise)
 	    http_body_json(req, &body, err) < 0)
 		return -1;
 	ctx_of(req, &c);
+	int sev = severity_of(body);
+	bool raise = false;
+	if (sev >= 0) {
+		json_t *cur = NULL;
+		if (emergency_get(req->store, id, &cur, err) < 0) {
+			json_decref(body);
+			return -1;
+		}
+		raise = sev != config_severity_parse(json_string_value(
+				       json_object_get(cur, "severity"))) &&
+			approvals_needed(c.cfg, sev,
+					 json_is_true(json_object_get(cur,
+								      "exercise")));
+		json_decref(cur);
+		if (!dry && raise) {
+			int rc = hold_for_approval(req, res, &c, "revise", id, body,
+						   sev, err);
+			json_decref(body);
+			return rc;
+		}
+	}
 	int rc = emergency_revise(&c, id, body, dry, &out, err);
 	json_decref(body);
 	if (rc < 0)
 		return -1;
 	if (dry) {
+		json_object_set_new(out, "approval_required", json_boolean(raise));
 		http_no_audit(req);
 	} else {
 		char object[32];
@@ -98,7 +167,9 @@ API_HANDLER(api_emergencies_revise)
 	return reply(res, dry ? 200 : 201, out, err);
 }
 
-API_HANDLER(api_emergencies_cancel)
+/* Cancel and all-clear share everything but their word. */
+static int end_emergency(struct http_req *req, struct http_res *res,
+			 struct err *err, const char *msg_type)
 {
 	static const char *const allowed[] = { "reason", NULL };
 	struct emergency_ctx c;
@@ -115,15 +186,103 @@ API_HANDLER(api_emergencies_cancel)
 		return -1;
 	}
 	ctx_of(req, &c);
-	char object[32];
+	char object[32], action[32];
+	bool cancel = strcmp(msg_type, "cancel") == 0;
 	snprintf(object, sizeof object, "emergency/%lld", (long long)id);
-	http_audit(req, "emergency.cancel", object, "cancelled%s%.200s",
-		   reason ? ": " : "", reason ? reason : "");
-	int rc = emergency_end(&c, id, "cancel", reason, &out, err);
+	snprintf(action, sizeof action, "emergency.%s", msg_type);
+	http_audit(req, action, object, "%s%s%.200s",
+		   cancel ? "cancelled" : "all clear", reason ? ": " : "",
+		   reason ? reason : "");
+	int rc = emergency_end(&c, id, msg_type, reason, &out, err);
 	json_decref(body);
 	if (rc < 0)
 		return -1;
 	return reply(res, 200, out, err);
+}
+
+API_HANDLER(api_emergencies_cancel)
+{
+	return end_emergency(req, res, err, "cancel");
+}
+
+API_HANDLER(api_emergencies_allclear)
+{
+	return end_emergency(req, res, err, "allclear");
+}
+
+API_HANDLER(api_approvals_list)
+{
+	const char *status = http_query(req, "status");
+	json_t *out = NULL;
+	if (status && strcmp(status, "pending") != 0 &&
+	    strcmp(status, "approved") != 0 && strcmp(status, "rejected") != 0 &&
+	    strcmp(status, "lapsed") != 0) {
+		err_set(err, 400, "bad_request", "status", "status must be "
+			"pending, approved, rejected or lapsed");
+		return -1;
+	}
+	if (approvals_list(req->store, status, &out, err) < 0)
+		return -1;
+	return reply(res, 200, out, err);
+}
+
+API_HANDLER(api_approvals_get)
+{
+	int64_t id;
+	json_t *out = NULL;
+	if (api_param_id(req, 0, &id, err) < 0 ||
+	    approvals_get(req->store, id, &out, err) < 0)
+		return -1;
+	return reply(res, 200, out, err);
+}
+
+static int decide(struct http_req *req, struct http_res *res,
+		  struct err *err, bool approve)
+{
+	static const char *const allowed[] = { "reason", NULL };
+	struct emergency_ctx c;
+	json_t *body = NULL, *out = NULL;
+	const char *reason = NULL;
+	int64_t id;
+	if (api_param_id(req, 0, &id, err) < 0)
+		return -1;
+	if (req->body.len && (http_body_json(req, &body, err) < 0 ||
+			      ju_check_object(body, allowed, err) < 0 ||
+			      ju_get_string(body, "reason", false, 500, &reason,
+					    err) < 0)) {
+		json_decref(body);
+		return -1;
+	}
+	ctx_of(req, &c);
+	int rc = approvals_decide(&c, id, approve, reason, &out, err);
+	if (rc < 0) {
+		json_decref(body);
+		return -1;
+	}
+	char object[32];
+	snprintf(object, sizeof object, "approval/%lld", (long long)id);
+	if (approve)
+		http_audit(req, "approval.approve", object, "approved: emergency "
+			   "%lld revision %lld",
+			   (long long)json_integer_value(json_object_get(out,
+									 "emergency_id")),
+			   (long long)json_integer_value(json_object_get(out,
+									 "revision")));
+	else
+		http_audit(req, "approval.reject", object, "rejected%s%.200s",
+			   reason ? ": " : "", reason ? reason : "");
+	json_decref(body); /* reason points into it */
+	return reply(res, 200, out, err);
+}
+
+API_HANDLER(api_approvals_approve)
+{
+	return decide(req, res, err, true);
+}
+
+API_HANDLER(api_approvals_reject)
+{
+	return decide(req, res, err, false);
 }
 
 API_HANDLER(api_emergencies_get)

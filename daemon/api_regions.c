@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include "api.h"
+#include "campaigns.h"
 #include "config.h"
 #include "jsonutil.h"
 #include "regions.h"
@@ -218,7 +219,9 @@ API_HANDLER(api_regions_get)
 	json_object_set_new(o, "topic", json_string(topic));
 	json_object_set_new(o, "descendant_count", json_integer(nchildren));
 	json_object_set_new(o, "village_count", json_integer(nvillages));
-	if (add_children(req, &r, o, err) < 0) {
+	if (campaigns_region_quiet(req->store, req->app->cfg, r.path, o,
+				   err) < 0 ||
+	    add_children(req, &r, o, err) < 0) {
 		json_decref(o);
 		return -1;
 	}

@@ -180,24 +180,10 @@ static json_t *token_json(sqlite3_stmt *st)
 int auth_token_list(struct store *s, json_t **out, struct err *err)
 {
 	static const char sql[] = TOKEN_COLUMNS " ORDER BY id";
-	json_t *items = json_array();
 	sqlite3_stmt *st = store_stmt(s, sql, err);
-	if (!items || !st) {
-		json_decref(items);
-		if (!items)
-			err_oom(err);
+	if (!st)
 		return -1;
-	}
-	int rc;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		json_array_append_new(items, token_json(st));
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE) {
-		json_decref(items);
-		return store_fail(s, err, "listing tokens");
-	}
-	*out = json_pack("{s:o}", "items", items);
-	return *out ? 0 : (err_oom(err), -1);
+	return store_list(s, st, token_json, "listing tokens", out, err);
 }
 
 int auth_token_get(struct store *s, int64_t id, json_t **out, struct err *err)

@@ -392,14 +392,6 @@ static int apply_body(struct store *s, struct channel_row *row,
 	" c.disabled_reason, c.created_at, c.updated_at, r.path, r.name"      \
 	" FROM channels c JOIN regions r ON r.code = c.region_code"
 
-static json_t *time_json(int64_t ms)
-{
-	char buf[40];
-	if (ms <= 0 || util_format_local(ms, buf, sizeof buf) < 0)
-		return json_null();
-	return json_string(buf);
-}
-
 static json_t *channel_json(sqlite3_stmt *st, const char *alert_prefix)
 {
 	json_t *o = json_object();
@@ -444,8 +436,8 @@ static json_t *channel_json(sqlite3_stmt *st, const char *alert_prefix)
 		"enabled", sqlite3_column_int(st, 9),
 		"auto", sqlite3_column_int(st, 10),
 		"header_names", header_names ? header_names : json_array(),
-		"created_at", time_json(sqlite3_column_int64(st, 15)),
-		"updated_at", time_json(sqlite3_column_int64(st, 16))));
+		"created_at", ju_time(sqlite3_column_int64(st, 15)),
+		"updated_at", ju_time(sqlite3_column_int64(st, 16))));
 	if (rc < 0) {
 		json_decref(o);
 		return NULL;

@@ -27,6 +27,8 @@ enum key_type {
 	KT_LOGLEVEL,
 	KT_TIERS,     /* a comma list of levels, or "none" */
 	KT_TZ,        /* +HH:MM */
+	KT_SEVERITIES,/* a comma list of colours, or "none" */
+	KT_QUIET,     /* HH:MM-HH:MM into two int fields */
 };
 
 struct config_key {
@@ -125,7 +127,8 @@ static const struct config_key config_keys[] = {
 	  "Screens publish their acks on `{ack_prefix}/{region code}`." },
 	{ "mqtt", "status_prefix", KT_STRING, OFF(mqtt_status_prefix), 0, 0, 0,
 	  "scicast/v1/status",
-	  "Screens publish presence on `{status_prefix}/{region code}`." },
+	  "Screens publish presence (retained) on "
+	  "`{status_prefix}/{region code}/{screen id}`." },
 	{ "mqtt", "max_inflight", KT_INT, OFF(mqtt_max_inflight), 0, 1, 65535,
 	  "1000", "QoS 1 publishes awaiting their PUBACK at once." },
 
@@ -138,6 +141,28 @@ static const struct config_key config_keys[] = {
 	  "false",
 	  "/healthz and /metrics need a viewer token too (they are open by "
 	  "default, for load balancers and Prometheus)." },
+
+	{ "approval", "required", KT_SEVERITIES, OFF(approval_required), 0, 0,
+	  0, "red",
+	  "Colours whose declarations (and updates to them) wait for a second "
+	  "operator's approval before anything is sent (`none`: never). CAP "
+	  "taken in from the upstream warning system is not held: the "
+	  "upstream office has approved it." },
+	{ "approval", "timeout", KT_DURATION, OFF(approval_timeout_ms), 0,
+	  5000, 86400000, "30m",
+	  "A request nobody approved in this time lapses (nothing is sent)." },
+	{ "approval", "skip_drills", KT_BOOL, OFF(approval_skip_drills), 0, 0, 0,
+	  "true", "Drills (exercise) go out without approval." },
+	{ "drills", "escalate", KT_BOOL, OFF(drills_escalate), 0, 0, 0, "false",
+	  "Drills call the towns' escalation channels like real alerts (by "
+	  "default they do not: an escalation sends people out)." },
+	{ "campaigns", "quiet_hours", KT_QUIET, OFF(campaigns_quiet_start_min),
+	  OFF(campaigns_quiet_end_min), 0, 0, "22:00-07:00",
+	  "When no campaign message is sent (a region may set its own); "
+	  "emergencies ignore quiet hours. `none` for never." },
+	{ "campaigns", "notice_ttl", KT_DURATION, OFF(campaigns_notice_ttl_ms),
+	  0, 60000, 2592000000LL, "1d",
+	  "How long a campaign message stays on a screen (its expiry)." },
 
 	{ "webhooks", "timeout", KT_DURATION, OFF(webhooks_timeout_ms), 0, 100,
 	  600000, "10s",
@@ -272,6 +297,28 @@ const char *config_level_name(int level)
 	if (level < LEVEL_PROVINCE || level > LEVEL_VILLAGE)
 		return "?";
 	return level_names[level];
+}
+
+static int hhmm(const char *s, int *out)
+{
+	if (!isdigit((unsigned char)s[0]) || !isdigit((unsigned char)s[1]) ||
+	    s[2] != ':' || !isdigit((unsigned char)s[3]) ||
+	    !isdigit((unsigned char)s[4]))
+		return -1;
+	int h = (s[0] - '0') * 10 + (s[1] - '0');
+	int m = (s[3] - '0') * 10 + (s[4] - '0');
+	if (h > 23 || m > 59)
+		return -1;
+	*out = h * 60 + m;
+	return 0;
+}
+
+int config_parse_quiet(const char *s, int *start, int *end)
+{
+	if (strlen(s) != 11 || s[5] != '-' || hhmm(s, start) < 0 ||
+	    hhmm(s + 6, end) < 0 || *start == *end)
+		return -1;
+	return 0;
 }
 
 int config_body_limit(const struct config *cfg, int level)
@@ -454,6 +501,37 @@ static int apply_value(struct config *cfg, const struct config_key *k,
 	}
 	case KT_TIERS:
 		return parse_tiers(v, (unsigned *)(base + k->offset), msg, cap);
+	case KT_SEVERITIES: {
+		unsigned mask = 0;
+		if (strcmp(v, "none") != 0 && *v) {
+			char copy[128];
+			snprintf(copy, sizeof copy, "%s", v);
+			char *save = NULL;
+			for (char *t = strtok_r(copy, ", ", &save); t;
+			     t = strtok_r(NULL, ", ", &save)) {
+				int sev = config_severity_parse(t);
+				if (sev < 0) {
+					snprintf(msg, cap, "unknown colour \"%.20s\" "
+						 "(blue, yellow, orange, red or "
+						 "none)", t);
+					return -1;
+				}
+				mask |= 1u << sev;
+			}
+		}
+		*(unsigned *)(base + k->offset) = mask;
+		return 0;
+	}
+	case KT_QUIET: {
+		int a = -1, b = -1;
+		if (strcmp(v, "none") != 0 && config_parse_quiet(v, &a, &b) < 0) {
+			snprintf(msg, cap, "\"%s\" is not HH:MM-HH:MM (or none)", v);
+			return -1;
+		}
+		*(int *)(base + k->offset) = a;
+		*(int *)(base + k->offset2) = b;
+		return 0;
+	}
 	case KT_TZ: {
 		int minutes;
 		if (parse_tz(v, &minutes, msg, cap) < 0)
@@ -733,6 +811,8 @@ static const char *type_doc(enum key_type t)
 	case KT_LOGLEVEL: return "level";
 	case KT_TIERS: return "levels";
 	case KT_TZ: return "offset";
+	case KT_SEVERITIES: return "colours";
+	case KT_QUIET: return "HH:MM-HH:MM";
 	}
 	return "?";
 }

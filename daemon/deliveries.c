@@ -9,14 +9,6 @@
 #include "jsonutil.h"
 #include "util.h"
 
-static json_t *time_or_null(int64_t ms)
-{
-	char buf[40];
-	if (ms <= 0 || util_format_local(ms, buf, sizeof buf) < 0)
-		return json_null();
-	return json_string(buf);
-}
-
 static json_t *text_or_null(sqlite3_stmt *st, int i)
 {
 	return sqlite3_column_type(st, i) == SQLITE_NULL
@@ -29,7 +21,7 @@ static json_t *text_or_null(sqlite3_stmt *st, int i)
 	" d.town_code, d.channel_id, d.kind, coalesce(c.target, ''),"         \
 	" d.state, d.attempts, d.resends, d.sent_at, d.acked_at,"             \
 	" d.ack_status, d.last_error, d.revision, m.msg_type,"                \
-	" d.emergency_id, d.next_attempt_at, d.escalated_at"                  \
+	" d.emergency_id, d.next_attempt_at, d.escalated_at, d.campaign_id"   \
 	" FROM deliveries d JOIN messages m ON m.id = d.message"              \
 	" JOIN regions r ON r.code = d.region_code"                           \
 	" JOIN channels c ON c.id = d.channel_id"
@@ -40,14 +32,15 @@ static json_t *text_or_null(sqlite3_stmt *st, int i)
 	" AND (?3 IS NULL OR d.state = ?3)"                                   \
 	" AND (?4 IS NULL OR d.town_code = ?4)"                               \
 	" AND (?5 IS NULL OR d.kind = ?5)"                                    \
-	" AND (?6 = 0 OR d.tier = ?6)"
+	" AND (?6 = 0 OR d.tier = ?6)"                                        \
+	" AND (?9 = 0 OR d.campaign_id = ?9)"
 
 static json_t *delivery_json(sqlite3_stmt *st)
 {
 	bool waiting = strcmp(store_col_text(st, 9), "pending") == 0;
 	return json_pack(
 		"{s:I, s:I, s:s, s:s, s:s, s:o, s:s, s:o, s:I, s:s, s:o, s:s,"
-		" s:i, s:i, s:o, s:o, s:o, s:o, s:i, s:o, s:o}",
+		" s:i, s:i, s:o, s:o, s:o, s:o, s:i, s:o, s:o, s:o}",
 		"id", (json_int_t)sqlite3_column_int64(st, 0),
 		"emergency_id", (json_int_t)sqlite3_column_int64(st, 18),
 		"message_id", store_col_text(st, 1),
@@ -62,14 +55,17 @@ static json_t *delivery_json(sqlite3_stmt *st)
 		"state", store_col_text(st, 9),
 		"attempts", sqlite3_column_int(st, 10),
 		"resends", sqlite3_column_int(st, 11),
-		"sent_at", time_or_null(sqlite3_column_int64(st, 12)),
-		"acked_at", time_or_null(sqlite3_column_int64(st, 13)),
+		"sent_at", ju_time(sqlite3_column_int64(st, 12)),
+		"acked_at", ju_time(sqlite3_column_int64(st, 13)),
 		"ack_status", text_or_null(st, 14),
 		"last_error", text_or_null(st, 15),
 		"revision", sqlite3_column_int(st, 16),
-		"next_attempt_at", waiting ? time_or_null(sqlite3_column_int64(st, 19))
+		"next_attempt_at", waiting ? ju_time(sqlite3_column_int64(st, 19))
 					   : json_null(),
-		"escalated_at", time_or_null(sqlite3_column_int64(st, 20)));
+		"escalated_at", ju_time(sqlite3_column_int64(st, 20)),
+		"campaign_id", sqlite3_column_type(st, 21) == SQLITE_NULL
+				       ? json_null()
+				       : json_integer(sqlite3_column_int64(st, 21)));
 }
 
 static void bind_filter(sqlite3_stmt *st, const struct deliveries_filter *f)
@@ -80,6 +76,7 @@ static void bind_filter(sqlite3_stmt *st, const struct deliveries_filter *f)
 	store_bind_text(st, 4, f->town);
 	store_bind_text(st, 5, f->kind);
 	sqlite3_bind_int(st, 6, f->tier);
+	sqlite3_bind_int64(st, 9, f->campaign);
 }
 
 int deliveries_list(struct store *s, const struct deliveries_filter *f,
@@ -176,7 +173,7 @@ int deliveries_get(struct store *s, int64_t id, json_t **out,
 		json_t *a = json_pack(
 			"{s:i, s:o, s:I, s:I, s:o, s:s, s:o, s:o}",
 			"attempt", sqlite3_column_int(st, 0),
-			"at", time_or_null(started),
+			"at", ju_time(started),
 			"at_ms", (json_int_t)started,
 			"duration_ms", (json_int_t)dur,
 			"http_status", sqlite3_column_type(st, 3) == SQLITE_NULL
@@ -184,7 +181,7 @@ int deliveries_get(struct store *s, int64_t id, json_t **out,
 					       : json_integer(sqlite3_column_int(st, 3)),
 			"outcome", store_col_text(st, 4),
 			"error", text_or_null(st, 5),
-			"next_attempt_at", time_or_null(next));
+			"next_attempt_at", ju_time(next));
 		/* the backoff as it was chosen: from the end of this try to
 		 * the next */
 		if (a && next > 0 && strcmp(store_col_text(st, 4), "retry") == 0)

@@ -607,14 +607,6 @@ int emergency_expire_due(const struct emergency_ctx *c, int64_t now,
 
 /* ---- reading ---- */
 
-static json_t *time_or_null(int64_t ms)
-{
-	char buf[40];
-	if (ms <= 0 || util_format_local(ms, buf, sizeof buf) < 0)
-		return json_null();
-	return json_string(buf);
-}
-
 static const char *const states[] = { "pending", "inflight", "sent", "acked",
 				      "failed", "dead", "superseded" };
 #define N_STATES 7
@@ -757,8 +749,8 @@ static json_t *revision_json(sqlite3_stmt *st)
 		"headline", ju_string(store_col_text(st, 3)),
 		"locale", store_col_text(st, 6),
 		"area", area ? area : json_array(),
-		"expires_at", time_or_null(sqlite3_column_int64(st, 9)),
-		"issued_at", time_or_null(sqlite3_column_int64(st, 10)),
+		"expires_at", ju_time(sqlite3_column_int64(st, 9)),
+		"issued_at", ju_time(sqlite3_column_int64(st, 10)),
 		"author", ju_string(store_col_text(st, 11)),
 		"reason", sqlite3_column_type(st, 12) == SQLITE_NULL
 				  ? json_null() : ju_string(store_col_text(st, 12)),
@@ -808,9 +800,9 @@ int emergency_get(struct store *s, int64_t id, json_t **out, struct err *err)
 		"revision", revision,
 		"severity", store_col_text(st, 3),
 		"exercise", sqlite3_column_int(st, 4),
-		"expires_at", time_or_null(sqlite3_column_int64(st, 5)),
-		"created_at", time_or_null(sqlite3_column_int64(st, 6)),
-		"updated_at", time_or_null(sqlite3_column_int64(st, 7)),
+		"expires_at", ju_time(sqlite3_column_int64(st, 5)),
+		"created_at", ju_time(sqlite3_column_int64(st, 6)),
+		"updated_at", ju_time(sqlite3_column_int64(st, 7)),
 		"created_by", ju_string(store_col_text(st, 8)));
 	sqlite3_reset(st);
 	json_t *revs = json_array();

@@ -53,6 +53,7 @@ static int find_silent(struct store *s, const struct config *cfg, int64_t now,
 		" AND d.escalation = 0 AND d.escalated_at IS NULL"
 		" AND d.town_code IS NOT NULL AND e.severity = ?2"
 		" AND d.resends >= ?3 AND d.sent_at <= ?4"
+		" AND (e.exercise = 0 OR ?6)"
 		" ORDER BY d.emergency_id, d.town_code, d.region_code";
 	size_t cap = 0;
 	*out = NULL;
@@ -69,6 +70,8 @@ static int find_silent(struct store *s, const struct config *cfg, int64_t now,
 		sqlite3_bind_int(st, 3, pol->resend_max);
 		sqlite3_bind_int64(st, 4, now - pol->resend_after_ms);
 		sqlite3_bind_int64(st, 5, now);
+		/* a drill calls nobody out unless told to */
+		sqlite3_bind_int(st, 6, cfg->drills_escalate);
 		int rc;
 		while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 			if (*n == cap) {

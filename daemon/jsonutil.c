@@ -148,3 +148,11 @@ int ju_get_int(const json_t *obj, const char *key, long long min,
 	*out = json_integer_value(v);
 	return 0;
 }
+
+json_t *ju_time(int64_t ms)
+{
+	char buf[40];
+	if (ms <= 0 || util_format_local(ms, buf, sizeof buf) < 0)
+		return json_null();
+	return json_string(buf);
+}

@@ -16,6 +16,8 @@
 #include <unistd.h>
 
 #include "app.h"
+#include "approvals.h"
+#include "campaigns.h"
 #include "audit.h"
 #include "auth.h"
 #include "cap.h"
@@ -501,6 +503,12 @@ static void run_periodic(struct app *app, struct store *store)
 		metrics_add(M_OUTBOX_RESENDS, (uint64_t)resent);
 		wake = true;
 	}
+	if (approvals_lapse_due(store, now, &err) < 0)
+		log_error("lapsing approval requests: %s", err.message);
+	int campaigned = campaigns_due(store, app->cfg, now, &err);
+	if (campaigned < 0)
+		log_error("running campaigns: %s", err.message);
+	wake |= campaigned > 0;
 	int escalated = escalation_due(store, app->cfg, now, &err);
 	if (escalated < 0)
 		log_error("escalating silent villages: %s", err.message);

@@ -298,6 +298,63 @@ static const struct migration migrations[] = {
 	  "ALTER TABLE revisions ADD COLUMN cap_sent TEXT;"
 	  "CREATE UNIQUE INDEX revisions_cap ON revisions(cap_sender,"
 	  " cap_identifier) WHERE cap_identifier IS NOT NULL;" },
+	{ 9, "campaigns, quiet hours and approvals",
+	  "CREATE TABLE campaigns ("
+	  " id INTEGER PRIMARY KEY,"
+	  " name TEXT NOT NULL,"
+	  " enabled INTEGER NOT NULL DEFAULT 1,"
+	  " schedule TEXT NOT NULL,"       /* cron, or @every DURATION */
+	  " start_date TEXT,"              /* YYYY-MM-DD, inclusive */
+	  " end_date TEXT,"
+	  " regions TEXT NOT NULL,"        /* JSON codes; each covers below */
+	  " tiers INTEGER NOT NULL,"       /* bit per level */
+	  " audience TEXT,"                /* NULL: every channel */
+	  " notices TEXT NOT NULL,"        /* JSON ids, in rotation */
+	  " next_index INTEGER NOT NULL DEFAULT 0,"
+	  " next_run_at INTEGER,"
+	  " last_run_at INTEGER,"
+	  " runs INTEGER NOT NULL DEFAULT 0,"
+	  " version INTEGER NOT NULL DEFAULT 1,"
+	  " created_by TEXT NOT NULL,"
+	  " created_at INTEGER NOT NULL,"
+	  " updated_at INTEGER NOT NULL"
+	  ");"
+	  "CREATE TABLE campaign_runs ("
+	  " id INTEGER PRIMARY KEY,"
+	  " campaign_id INTEGER NOT NULL REFERENCES campaigns(id),"
+	  " run INTEGER NOT NULL,"
+	  " at INTEGER NOT NULL,"
+	  " notice_id TEXT NOT NULL,"
+	  " deliveries INTEGER NOT NULL,"
+	  " suppressed INTEGER NOT NULL,"  /* channels in an emergency */
+	  " quiet INTEGER NOT NULL"        /* channels in quiet hours */
+	  ");"
+	  "CREATE INDEX campaign_runs_campaign ON campaign_runs(campaign_id, run);"
+	  /* a campaign's messages live in the outbox too: emergency_id 0 */
+	  "ALTER TABLE messages ADD COLUMN campaign_id INTEGER;"
+	  "ALTER TABLE deliveries ADD COLUMN campaign_id INTEGER;"
+	  "CREATE INDEX deliveries_campaign ON deliveries(campaign_id, revision)"
+	  " WHERE campaign_id IS NOT NULL;"
+	  "ALTER TABLE regions ADD COLUMN quiet_hours TEXT;"  /* 22:00-07:00 */
+	  "CREATE TABLE approvals ("
+	  " id INTEGER PRIMARY KEY,"
+	  " kind TEXT NOT NULL CHECK (kind IN ('declare', 'revise')),"
+	  " emergency_id INTEGER,"         /* revise: which; declare: result */
+	  " revision INTEGER,"             /* the revision it made */
+	  " body TEXT NOT NULL,"           /* the request, as JSON */
+	  " severity TEXT NOT NULL,"
+	  " summary TEXT NOT NULL,"
+	  " status TEXT NOT NULL CHECK (status IN ('pending', 'approved',"
+	  "   'rejected', 'lapsed')),"
+	  " requested_by TEXT NOT NULL,"
+	  " requested_at INTEGER NOT NULL,"
+	  " expires_at INTEGER NOT NULL,"
+	  " decided_by TEXT,"
+	  " decided_at INTEGER,"
+	  " reason TEXT,"
+	  " planned TEXT"                  /* the plan as the requester saw it */
+	  ");"
+	  "CREATE INDEX approvals_status ON approvals(status, expires_at);" },
 };
 
 #define N_MIGRATIONS (int)(sizeof migrations / sizeof migrations[0])

@@ -468,13 +468,19 @@ static void publish_batch(struct mqtt_sender *m)
 	for (size_t i = 0; i < n; i++) {
 		struct outbox_item *it = &items[i];
 		mosquitto_property *props = NULL;
+		/* A campaign notice is not retained: the retained slot of a
+		 * topic belongs to the emergencies, and a notice must never
+		 * replace the cancel a screen that was away has yet to see. */
+		bool retain = strcmp(it->msg_type, "notice") != 0;
 		if (m->cfg->mqtt_protocol == 5) {
 			/* an alert or update is retained until it expires; an
 			 * end (cancel, expired, all-clear) for a day, so a
 			 * screen that was off learns of it, then the topic
-			 * is empty */
+			 * is empty; a notice waits in sessions until its
+			 * expiry */
 			bool alert = strcmp(it->msg_type, "alert") == 0 ||
-				     strcmp(it->msg_type, "update") == 0;
+				     strcmp(it->msg_type, "update") == 0 ||
+				     strcmp(it->msg_type, "notice") == 0;
 			int64_t left = (it->expires_ms - now) / 1000;
 			if (!alert)
 				left = END_RETAIN_S;
@@ -485,7 +491,7 @@ static void publish_batch(struct mqtt_sender *m)
 		int mid = 0;
 		int rc = mosquitto_publish_v5(m->mosq, &mid, it->target,
 					      (int)it->payload_len, it->payload,
-					      1, true, props);
+					      1, retain, props);
 		mosquitto_property_free_all(&props);
 		if (rc == MOSQ_ERR_SUCCESS) {
 			metrics_add(M_MQTT_PUBLISHED, 1);

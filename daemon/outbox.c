@@ -344,13 +344,16 @@ fail:
 int outbox_mark_acked(struct store *s, const struct outbox_ack *acks,
 		      size_t n, long *unknown, struct err *err)
 {
-	/* "received" never replaces a better status already recorded */
+	/* the best status stays: received < displayed < played, whatever
+	 * order the acks arrive in (several screens may share a region) */
 	static const char sql[] =
 		"UPDATE deliveries SET state = 'acked',"
 		" acked_at = coalesce(acked_at, ?3),"
 		" sent_at = coalesce(sent_at, ?3),"
 		" ack_status = CASE WHEN ack_status IS NULL"
-		"  OR ?4 <> 'received' THEN ?4 ELSE ack_status END"
+		"  OR instr('received displayed played', ?4) >"
+		"  instr('received displayed played', ack_status)"
+		"  THEN ?4 ELSE ack_status END"
 		" WHERE message = (SELECT id FROM messages WHERE message_id = ?1)"
 		" AND kind = 'mqtt' AND region_code = ?2"
 		" AND state IN ('pending', 'inflight', 'sent', 'acked')";

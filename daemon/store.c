@@ -356,3 +356,29 @@ void store_thread_teardown(void)
 	free(thread_db_path);
 	thread_db_path = NULL;
 }
+
+int store_list(struct store *s, sqlite3_stmt *st,
+	       json_t *(*row)(sqlite3_stmt *st), const char *what,
+	       json_t **out, struct err *err)
+{
+	json_t *items = json_array();
+	int rc;
+	while (items && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		json_t *o = row(st);
+		if (!o || json_array_append_new(items, o) < 0) {
+			json_decref(items);
+			items = NULL;
+		}
+	}
+	sqlite3_reset(st);
+	if (!items) {
+		err_oom(err);
+		return -1;
+	}
+	if (rc != SQLITE_DONE) {
+		json_decref(items);
+		return store_fail(s, err, what);
+	}
+	*out = json_pack("{s:o}", "items", items);
+	return *out ? 0 : (err_oom(err), -1);
+}

@@ -70,6 +70,23 @@ API_HANDLER(api_cap_ingest);
 
 API_HANDLER(page_static);
 
+API_HANDLER(api_emergencies_allclear);
+API_HANDLER(api_emergencies_report);
+API_HANDLER(api_approvals_list);
+API_HANDLER(api_approvals_get);
+API_HANDLER(api_approvals_approve);
+API_HANDLER(api_approvals_reject);
+
+API_HANDLER(api_campaigns_list);
+API_HANDLER(api_campaigns_get);
+API_HANDLER(api_campaigns_create);
+API_HANDLER(api_campaigns_update);
+API_HANDLER(api_campaigns_delete);
+API_HANDLER(api_campaigns_preview);
+API_HANDLER(api_campaigns_runs);
+API_HANDLER(api_campaigns_run);
+API_HANDLER(api_regions_update);
+
 /* Shared by handlers: the {id} path parameter as a positive integer. */
 int api_param_id(struct http_req *req, int i, int64_t *out, struct err *err);
 

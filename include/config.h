@@ -69,6 +69,15 @@ struct config {
 
 	bool auth_protect_health;
 
+	unsigned approval_required;     /* bit (1 << severity) */
+	int64_t approval_timeout_ms;
+	bool approval_skip_drills;
+	bool drills_escalate;
+
+	int campaigns_quiet_start_min;  /* minutes after midnight */
+	int campaigns_quiet_end_min;
+	int64_t campaigns_notice_ttl_ms;
+
 	int64_t webhooks_timeout_ms;
 	int64_t webhooks_connect_timeout_ms;
 	int webhooks_max_attempts;
@@ -116,6 +125,9 @@ char *config_resolve_path(const struct config *cfg, const char *p);
 
 /* Writes the key reference (markdown) that docs/config.md holds. */
 void config_write_doc(FILE *out);
+
+/* "22:00-07:00" → minutes after midnight; -1 on error. */
+int config_parse_quiet(const char *s, int *start, int *end);
 
 /* The body length limit of a tier (a level), in characters. */
 int config_body_limit(const struct config *cfg, int level);

@@ -14,6 +14,7 @@ struct deliveries_filter {
 	int revision;        /* -1: any */
 	const char *state, *town, *kind;
 	int tier;            /* 0: any */
+	int64_t campaign;    /* 0: any */
 	long limit, offset;
 };
 

@@ -7,12 +7,16 @@
 #include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "err.h"
 
 /* A JSON string of s; invalid UTF-8 bytes become U+FFFD. NULL → null. */
 json_t *ju_string(const char *s);
 json_t *ju_stringn(const char *s, size_t len);
+
+/* A time in ms as ISO 8601 in the configured offset; 0 or less → null. */
+json_t *ju_time(int64_t ms);
 
 /* Refuses a body that is not an object, or has a key not in allowed
  * (NULL-terminated): 422 naming the key. */

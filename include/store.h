@@ -5,6 +5,7 @@
 #ifndef SCICAST_STORE_H
 #define SCICAST_STORE_H
 
+#include <jansson.h>
 #include <sqlite3.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -63,5 +64,12 @@ int store_bind_text(sqlite3_stmt *st, int i, const char *text);
 int store_bind_textn(sqlite3_stmt *st, int i, const char *text, size_t len);
 /* A column as a C string, "" for NULL. */
 const char *store_col_text(sqlite3_stmt *st, int i);
+
+/* Steps a prepared, bound statement to its end and answers
+ * {"items": [row(st) of each row]}; resets it. `what` names the query in
+ * an error. */
+int store_list(struct store *s, sqlite3_stmt *st,
+	       json_t *(*row)(sqlite3_stmt *st), const char *what,
+	       json_t **out, struct err *err);
 
 #endif

@@ -9,6 +9,7 @@ broker_start
 hookd_start
 export SCICAST_WEBHOOKS_RETRY_INITIAL=300ms SCICAST_WEBHOOKS_MAX_ATTEMPTS=5
 export SCICAST_POLICY_RED_RESEND_AFTER=1s SCICAST_POLICY_RED_RESEND_MAX=2
+export SCICAST_APPROVAL_REQUIRED=none # one operator here; the two-person rule is tested in 97_campaigns_drills
 daemon_start
 api POST /api/v1/regions/import "@$ZS" -H 'Content-Type: text/csv'
 V=442000001007 T1=442000001000 T2=442000002000
