@@ -351,50 +351,27 @@ static void on_message(struct mosquitto *mosq, void *ud,
 	if (strncmp(topic, m->cfg->mqtt_ack_prefix, m->ack_prefix_len) != 0 ||
 	    topic[m->ack_prefix_len] != '/')
 		return;
-	const char *region = topic + m->ack_prefix_len + 1;
-	if (!util_is_region_code(region, strlen(region))) {
-		bad_message(m, topic, "the topic does not end in a 12-digit region "
-			"code");
+	struct outbox_ack ack;
+	char why[200];
+	if (msg->payloadlen < 0 ||
+	    outbox_parse_ack(topic + m->ack_prefix_len + 1, msg->payload,
+			     (size_t)msg->payloadlen, &ack, why, sizeof why) < 0) {
+		bad_message(m, topic, msg->payloadlen < 0 ? "no payload" : why);
 		return;
 	}
-	if (msg->payloadlen <= 0 || msg->payloadlen > 4096) {
-		bad_message(m, topic, "empty or over 4096 bytes");
-		return;
-	}
-	json_error_t je;
-	json_t *j = json_loadb(msg->payload, (size_t)msg->payloadlen, 0, &je);
-	const char *id = j ? json_string_value(json_object_get(j, "message_id"))
-			   : NULL;
-	const char *status = j ? json_string_value(json_object_get(j, "status"))
-			       : NULL;
-	if (!j)
-		bad_message(m, topic, je.text);
-	else if (!id || !*id || strlen(id) >= sizeof m->acks[0].message_id)
-		bad_message(m, topic, "no message_id string");
-	else if (!status || (strcmp(status, "received") != 0 &&
-			     strcmp(status, "displayed") != 0 &&
-			     strcmp(status, "played") != 0))
-		bad_message(m, topic, "status is not received, displayed or played");
-	else {
-		if (m->nacks == m->capacks) {
-			size_t cap = m->capacks ? m->capacks * 2 : 256;
-			struct outbox_ack *g = realloc(m->acks, cap * sizeof *g);
-			if (!g) {
-				json_decref(j);
-				log_error("mqtt: out of memory for an ack");
-				return;
-			}
-			m->acks = g;
-			m->capacks = cap;
+	if (m->nacks == m->capacks) {
+		size_t cap = m->capacks ? m->capacks * 2 : 256;
+		struct outbox_ack *g = realloc(m->acks, cap * sizeof *g);
+		if (!g) {
+			log_error("mqtt: out of memory for an ack");
+			return;
 		}
-		struct outbox_ack *a = &m->acks[m->nacks++];
-		snprintf(a->message_id, sizeof a->message_id, "%s", id);
-		snprintf(a->region, sizeof a->region, "%s", region);
-		snprintf(a->status, sizeof a->status, "%s", status);
-		a->at = util_now_ms();
-		note_unflushed(m);
+		m->acks = g;
+		m->capacks = cap;
 	}
-	json_decref(j);
+	ack.at = util_now_ms();
+	m->acks[m->nacks++] = ack;
+	note_unflushed(m);
 }
 
 static void on_log(struct mosquitto *mosq, void *ud, int level,

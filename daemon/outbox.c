@@ -341,6 +341,42 @@ fail:
 	return -1;
 }
 
+int outbox_parse_ack(const char *region, const void *payload, size_t len,
+		     struct outbox_ack *out, char *why, size_t cap)
+{
+	json_error_t je;
+	int rc = -1;
+	if (!util_is_region_code(region, strlen(region))) {
+		snprintf(why, cap, "the topic does not end in a 12-digit region "
+			 "code");
+		return -1;
+	}
+	if (len == 0 || len > 4096) {
+		snprintf(why, cap, "empty or over 4096 bytes");
+		return -1;
+	}
+	json_t *j = json_loadb(payload, len, 0, &je);
+	const char *id = json_string_value(json_object_get(j, "message_id"));
+	const char *status = json_string_value(json_object_get(j, "status"));
+	if (!j)
+		snprintf(why, cap, "%s", je.text);
+	else if (!id || !*id || strlen(id) >= sizeof out->message_id)
+		snprintf(why, cap, "no message_id string");
+	else if (!status || (strcmp(status, "received") != 0 &&
+			     strcmp(status, "displayed") != 0 &&
+			     strcmp(status, "played") != 0))
+		snprintf(why, cap, "status is not received, displayed or played");
+	else {
+		snprintf(out->message_id, sizeof out->message_id, "%s", id);
+		snprintf(out->region, sizeof out->region, "%s", region);
+		snprintf(out->status, sizeof out->status, "%s", status);
+		out->at = 0;
+		rc = 0;
+	}
+	json_decref(j);
+	return rc;
+}
+
 int outbox_mark_acked(struct store *s, const struct outbox_ack *acks,
 		      size_t n, long *unknown, struct err *err)
 {

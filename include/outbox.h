@@ -97,6 +97,12 @@ struct outbox_ack {
 	int64_t at;
 };
 
+/* Reads an ack a screen published on {ack_prefix}/{region}: the region
+ * (the rest of the topic) and the JSON payload {"message_id", "status"}.
+ * Fills *out (at = 0) or says why it is not an ack (why has `cap` bytes). */
+int outbox_parse_ack(const char *region, const void *payload, size_t len,
+		     struct outbox_ack *out, char *why, size_t cap);
+
 /* Screen acks; *unknown counts acks that matched no delivery. */
 int outbox_mark_acked(struct store *s, const struct outbox_ack *acks,
 		      size_t n, long *unknown, struct err *err);
