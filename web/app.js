@@ -15,6 +15,9 @@ import * as templates from './js/views/templates.js';
 import * as template from './js/views/template.js';
 import * as library from './js/views/library.js';
 import * as notice from './js/views/notice.js';
+import * as campaigns from './js/views/campaigns.js';
+import * as campaign from './js/views/campaign.js';
+import * as campaignEdit from './js/views/campaign-edit.js';
 
 const ROUTES = [
   { re: /^\/?$/, view: emergencies, nav: 'emergencies' },
@@ -22,6 +25,10 @@ const ROUTES = [
   { re: /^\/emergencies\/(\d+)$/, view: emergency, nav: 'emergencies', keys: ['id'] },
   { re: /^\/emergencies\/(\d+)\/update$/, view: update, nav: 'emergencies', keys: ['id'], role: 'operator' },
   { re: /^\/declare$/, view: declare, nav: 'declare', role: 'operator' },
+  { re: /^\/campaigns$/, view: campaigns, nav: 'campaigns' },
+  { re: /^\/campaigns\/new$/, view: campaignEdit, nav: 'campaigns', role: 'admin' },
+  { re: /^\/campaigns\/(\d+)$/, view: campaign, nav: 'campaigns', keys: ['id'] },
+  { re: /^\/campaigns\/(\d+)\/edit$/, view: campaignEdit, nav: 'campaigns', keys: ['id'], role: 'admin' },
   { re: /^\/templates$/, view: templates, nav: 'templates' },
   { re: /^\/templates\/(\d+)$/, view: template, nav: 'templates', keys: ['id'] },
   { re: /^\/library$/, view: library, nav: 'library' },
@@ -72,6 +79,7 @@ function renderTop(active) {
     h('nav', { class: 'nav', 'aria-label': t('nav.label') },
       link('emergencies', '#/emergencies', t('nav.emergencies')),
       roleAtLeast(u.role, 'operator') ? link('declare', '#/declare', t('nav.declare'), 'nav-declare') : null,
+      link('campaigns', '#/campaigns', t('nav.campaigns')),
       link('templates', '#/templates', t('nav.templates')),
       link('library', '#/library', t('nav.library'))),
     h('div', { class: 'who' },

@@ -5,8 +5,10 @@
 //   TEST_OUT=build/asan/test-output node tests/browser/console.test.mjs
 //
 // Needs simulated screens that ack (tests/integration/99_browser.sh starts
-// them), the Zhongshan regions imported, and a fresh database (it edits the
-// typhoon village template and declares, then cancels, one emergency).
+// them, one village silent: SCICAST_SILENT_VILLAGE), the Zhongshan regions
+// imported, and a fresh database (it edits the typhoon village template,
+// declares and cancels emergencies, declares a drill and makes a campaign).
+// Campaign runs are expected to send ([campaigns] quiet_hours = none).
 import { mkdtempSync, mkdirSync, rmSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
@@ -24,6 +26,8 @@ const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 const TOWN = '442000001000'; // 石岐街道
 const TOWN_NAME = '石岐街道';
 const MARK = '【测试】';
+const DRILL_TOWN = '442000003000'; // 中山港街道, where one village's screen stays silent
+const SILENT = process.env.SCICAST_SILENT_VILLAGE || '';
 
 let n = 0;
 let failed = 0;
@@ -120,7 +124,7 @@ onFail = async () => {
   if (await page.locator('dialog[open]').count()) await page.keyboard.press('Escape');
 };
 const pageErrors = [];
-page.on('pageerror', (e) => pageErrors.push(e.message));
+page.on('pageerror', (e) => pageErrors.push(`${e.message} (${page.url().replace(URL, '')}${e.stack?.split('\n')[1] ? ` ${e.stack.split('\n')[1].trim()}` : ''})`));
 page.on('console', (m) => { if (m.type() === 'error') pageErrors.push(m.text()); });
 page.on('dialog', (d) => d.accept()); // window.confirm() of rollbacks
 const shot = async (name, opts = {}) => {
@@ -294,6 +298,7 @@ try {
     assert(village.startsWith(`${MARK}${TOWN_NAME}`), `village sample does not use the saved template: ${village.slice(0, 60)}`);
     assert(await page.locator('#plan-samples .sample').count() === Object.keys(dry.samples).length, 'samples per tier');
     assert(await page.locator('#send-btn').isEnabled(), 'send disabled for yellow');
+    assert(await page.locator('#approval-note').count() === 0, 'yellow said to need approval');
     assert((await page.locator('.plan-banner').innerText()).includes('尚未发送'), 'the plan does not say nothing is sent');
     await shot('declare-confirmation.png', { fullPage: true });
   });
@@ -379,6 +384,11 @@ try {
     await page.locator(`.area-results button[data-code="${TOWN2}"]`).click();
     await page.click('#review-btn');
     await page.locator('#plan').waitFor();
+    const want = (await api('POST', '/emergencies?dry_run=true', {
+      hazard: 'typhoon', severity: 'red', headline: 'x', area: [TOWN2], duration: '6h',
+    })).json?.approval_required === true;
+    assert(await page.locator('#approval-note').isVisible() === want, `the plan ${want ? 'does not say' : 'says'} it waits for approval`);
+    if (want) assert((await page.locator('#send-btn').innerText()).includes('提交审批'), 'the button does not say it submits for approval');
     await page.fill('#confirm-word', 'red'); // any case
     await page.click('#send-btn');
     await Promise.race([page.locator('#held').waitFor(), page.waitForURL(/#\/emergencies\/\d+$/)]);
@@ -401,8 +411,18 @@ try {
       await page.fill('#token', op2);
       await page.click('#signin-submit');
       await page.locator('.role', { hasText: '值班员' }).waitFor();
+      // a channel added since the request: the plan the requester saw
+      // and the fresh one differ, and both are shown
+      const extra = await api('POST', '/channels', { region: TOWN2, kind: 'mqtt', target: 'scicast/test/extra', name: '浏览器测试' });
+      assert(extra.status === 201, `extra channel: ${extra.status}`);
       await page.locator('#approvals .appr-card [data-act="approve"]').first().click();
       await page.locator('dialog.modal #plan-total').waitFor();
+      const a = (await api('GET', '/approvals?status=pending')).json.items[0];
+      assert(a.planned?.deliveries > 0, 'no planned in the request');
+      assert((await page.locator('dialog.modal #plan-total').innerText()) === String(a.planned.deliveries), 'not the plan the requester saw');
+      const changed = await page.locator('#plan-changed').innerText();
+      assert(changed.includes(String(a.planned.deliveries)) && changed.includes(String(a.planned.deliveries + 1)), `plan change: ${changed}`);
+      assert((await api('DELETE', `/channels/${extra.json.id}`)).status === 204, 'extra channel not deleted');
       assert(await page.locator('#appr-go').isDisabled(), 'approve enabled before RED');
       await page.fill('#appr-word', 'RED');
       await page.fill('#appr-reason', '同意发布');
@@ -460,6 +480,168 @@ try {
     await page.locator('nav.nav', { hasText: '消息模板' }).waitFor();
   });
 
+  // ---- campaigns (日常宣教) and quiet hours
+  const flood = (await api('GET', '/library?hazard=flood&locale=zh-CN')).json?.items ?? [];
+  const [N1, N2] = flood.map((x) => x.id);
+  let cid = null;
+  await check('campaigns: a schedule that is not cron is refused at its field (422); nothing is saved', async () => {
+    assert(N1 && N2, 'the library has no two zh-CN flood notices');
+    await page.goto(`${URL}/#/emergencies`);
+    await page.click('nav.nav [data-nav="campaigns"]');
+    await page.locator('h1', { hasText: '日常宣教' }).waitFor();
+    await page.click('#campaign-new');
+    await page.fill('#cf-name', '汛期防汛知识进村（浏览器测试）');
+    await page.fill('#cf-schedule', 'every monday');
+    await page.fill('#cf-area .area-search', '石岐');
+    await page.locator(`#cf-area .area-results button[data-code="${TOWN}"]`).click();
+    await page.locator(`#cf-area .chips .chip[data-code="${TOWN}"]`).waitFor();
+    assert(await page.locator('#cf-tier-village').isChecked() && !(await page.locator('#cf-tier-town').isChecked()), 'tiers default');
+    await page.selectOption('#cf-lib-hazard', 'flood');
+    await page.locator(`#cf-lib-results button.add-notice[data-id="${N2}"]`).click();
+    await page.locator(`#cf-lib-results button.add-notice[data-id="${N1}"]`).click();
+    // the rotation's order can be changed: N1 up to the first place
+    await page.locator(`#cf-notices li[data-id="${N1}"] button[aria-label="上移"]`).click();
+    const order = await page.locator('#cf-notices li').evaluateAll((ls) => ls.map((l) => l.dataset.id));
+    assert(order.join() === [N1, N2].join(), `order ${order}`);
+    await page.click('#cf-save');
+    const err = page.locator('.field[data-field="schedule"] .field-error:not(:empty)');
+    await err.waitFor();
+    const want = (await api('POST', '/campaigns', { name: 'x', schedule: 'every monday', regions: [TOWN], notices: [N1] })).json?.error;
+    assert(want?.field === 'schedule', `the API names ${want?.field}`);
+    assert((await err.innerText()) === want.message, `shown: ${await err.innerText()}`);
+    assert(await page.locator('.field.invalid[data-field="schedule"]').count() === 1, 'field not marked');
+    assert((await api('GET', '/campaigns')).json.items.length === 0, 'a campaign was saved');
+  });
+  await check('a good schedule (@every 1h) saves it; the next 10 sends are those of the API', async () => {
+    await page.fill('#cf-schedule', '@every 1h');
+    assert((await page.locator('#cf-schedule-says').innerText()) === '每 1 小时', 'schedule not put in words');
+    await page.click('#cf-save');
+    await page.waitForURL(/#\/campaigns\/\d+$/);
+    cid = /(\d+)$/.exec(page.url())[1];
+    const c = (await api('GET', `/campaigns/${cid}`)).json;
+    assert(c.schedule === '@every 1h' && c.regions.join() === TOWN && c.notices.join() === [N1, N2].join()
+      && c.tiers.join() === 'village' && (c.audience ?? null) === null, `stored: ${JSON.stringify(c)}`);
+    assert(c.enabled === true, 'not enabled');
+    const rows = page.locator('#preview-table tbody tr');
+    await rows.nth(9).waitFor();
+    const p = (await api('GET', `/campaigns/${cid}/preview?n=10`)).json.sends;
+    const shown = await rows.evaluateAll((rs) => rs.map((r) => `${r.dataset.at} ${r.dataset.notice}`));
+    assert(shown.join() === p.map((x) => `${x.at} ${x.notice_id}`).join(), `preview ${shown} != ${JSON.stringify(p)}`);
+    const titles = await rows.locator('td:nth-child(3)').allInnerTexts();
+    const t1 = flood.find((x) => x.id === p[0].notice_id).title;
+    assert(titles[0] === t1, `notice title ${titles[0]} != ${t1}`);
+    if (p[0].at !== c.next_run_at) diag(`the API's preview starts at ${p[0].at}, but next_run_at is ${c.next_run_at}`);
+  });
+  await check('run now (202): the run\'s counts appear in the runs table, equal to the API', async () => {
+    await page.click('#run-now');
+    const row = page.locator('#runs-table tr[data-run="1"]');
+    await row.waitFor();
+    const r = (await api('GET', `/campaigns/${cid}/runs`)).json.items.find((x) => x.run === 1);
+    assert(r && r.deliveries > 0, `run: ${JSON.stringify(r)}`);
+    for (const k of ['deliveries', 'suppressed', 'quiet']) {
+      const v = await row.locator(`td[data-k="${k}"]`).innerText();
+      assert(v === String(r[k]), `${k}: ${v} != ${r[k]}`);
+      assert(await page.locator('#run-result').getAttribute(`data-${k}`) === String(r[k]), `the 202's ${k} differs`);
+    }
+    assert((await row.innerText()).includes(flood.find((x) => x.id === r.notice_id).title), 'notice title');
+    await page.locator('#camp-runcount', { hasText: '1' }).waitFor();
+    await page.evaluate(() => window.scrollTo(0, 0));
+    await shot('campaign-detail.png', { fullPage: true });
+  });
+  await check('quiet hours: an admin sets a town\'s window on the campaigns page; the API and its villages have it', async () => {
+    await page.goto(`${URL}/#/campaigns`);
+    await page.locator(`#campaign-table tr[data-id="${cid}"] td[data-col="runs"]`, { hasText: '1' }).waitFor();
+    await page.locator(`#quiet .quiet-quick button[data-code="${TOWN}"]`).click();
+    await page.locator('#quiet-own', { hasText: '沿用上级' }).waitFor();
+    await page.check('#quiet-mode-window');
+    await page.fill('#quiet-from', '21:30');
+    await page.fill('#quiet-to', '07:30');
+    await page.click('#quiet-save');
+    await page.locator('#quiet-own', { hasText: '21:30-07:30' }).waitFor();
+    assert((await page.locator('#quiet-effective').innerText()).includes('本地区设置'), 'effective window not its own');
+    const r = (await api('GET', `/regions/${TOWN}`)).json;
+    assert(r.quiet_hours === '21:30-07:30' && r.quiet_hours_effective.window === '21:30-07:30', `API: ${r.quiet_hours}`);
+    await page.fill('#quiet-search', '桂园');
+    await page.locator('#quiet .area-results button.result[data-code="442000001007"]').click();
+    await page.locator('#quiet-name', { hasText: '桂园' }).waitFor();
+    const eff = await page.locator('#quiet-effective').innerText();
+    assert(eff.includes('21:30-07:30') && eff.includes(TOWN_NAME), `village: ${eff}`);
+    await page.locator(`#quiet .quiet-quick button[data-code="${TOWN}"]`).click();
+    await page.locator('#quiet-name', { hasText: TOWN_NAME }).waitFor();
+    await shot('campaigns.png', { fullPage: true });
+    await page.goto(`${URL}/#/campaigns/${cid}`);
+    await page.locator(`#camp-regions .quiet-of[data-window="21:30-07:30"]`).waitFor();
+  });
+
+  // ---- a drill and its report
+  let did = null;
+  await check('a yellow drill for one town: the plan and the page say 演练', async () => {
+    await page.goto(`${URL}/#/declare`);
+    await page.locator('label.tile:has(input[value="flood"])').click();
+    await page.locator('label.tile:has(input[value="yellow"])').click();
+    await page.fill('.area-search', '中山港');
+    await page.locator(`.area-results button[data-code="${DRILL_TOWN}"]`).click();
+    await page.check('#exercise');
+    await page.click('#review-btn');
+    await page.locator('#plan').waitFor();
+    assert((await page.locator('.plan-kicker').innerText()).includes('演练'), 'the plan does not say drill');
+    await page.click('#send-btn');
+    await page.waitForURL(/#\/emergencies\/\d+$/);
+    did = /(\d+)$/.exec(page.url())[1];
+    assert((await api('GET', `/emergencies/${did}`)).json.exercise === true, 'not stored as a drill');
+    await page.locator('#em-head .drill-badge', { hasText: '演练' }).waitFor();
+    await page.locator('#report h2', { hasText: '演练报告' }).waitFor();
+  });
+  await check('once the screens have acked, the drill report equals the API\'s (one village silent)', async () => {
+    let r = null;
+    for (let i = 0; i < 100; i++) {
+      r = (await api('GET', `/emergencies/${did}/report`)).json;
+      if (r.planned > 0 && r.reached === r.planned - (SILENT ? 1 : 0)) break;
+      await new Promise((f) => setTimeout(f, 100));
+    }
+    assert(r.reached === r.planned - (SILENT ? 1 : 0), `reached ${r.reached} of ${r.planned}`);
+    await page.waitForFunction((want) => document.querySelector('#report-sum')?.dataset.reached === String(want), r.reached, { timeout: 10000 });
+    assert(await page.locator('#report-sum').getAttribute('data-planned') === String(r.planned), 'planned in all');
+    const rows = page.locator('#report-table tbody tr');
+    assert(await rows.count() === r.towns.length, 'towns');
+    for (const x of r.towns) {
+      const row = page.locator(`#report-table tr[data-code="${x.code}"]`);
+      const cell = (k) => row.locator(`td[data-k="${k}"]`);
+      assert((await row.innerText()).includes(x.name), 'town name');
+      assert(await cell('planned').innerText() === String(x.planned), `planned ${x.planned}`);
+      assert(await cell('reached').innerText() === String(x.reached), `reached ${x.reached}`);
+      assert(Number(await cell('first').getAttribute('data-s')) === x.first_ack_s, `first ack ${x.first_ack_s}`);
+      assert(Number(await cell('last').getAttribute('data-s')) === x.last_ack_s, `last ack ${x.last_ack_s}`);
+      assert(/秒/.test(await cell('first').innerText()), 'time to the first ack not in seconds');
+      const silent = await cell('silent').locator('li').evaluateAll((ls) => ls.map((l) => l.dataset.code));
+      assert(silent.join() === x.silent.map((v) => v.code).join(), `silent ${silent}`);
+    }
+    if (SILENT) {
+      const li = page.locator(`#report-table li[data-code="${SILENT}"]`);
+      const screen = r.towns.flatMap((x) => x.silent).find((v) => v.code === SILENT).screen;
+      assert((await li.innerText()).includes({ online: '屏幕在线', offline: '屏幕离线', unknown: '屏幕未上报' }[screen]), 'screen state');
+    }
+    await page.evaluate(() => window.scrollTo(0, 0));
+    await shot('drill-report.png', { fullPage: true });
+  });
+  await check('the report\'s CSV downloads (fetched with the token) as the API gives it', async () => {
+    const [dl] = await Promise.all([page.waitForEvent('download'), page.click('#report-csv')]);
+    const file = join(OUT, `drill-report-${did}.csv`);
+    await dl.saveAs(file);
+    const got = readFileSync(file, 'utf8');
+    rmSync(file);
+    const res = await fetch(`${URL}/api/v1/emergencies/${did}/report?format=csv`, { headers: { Authorization: `Bearer ${ADMIN}` } });
+    const want = await res.text();
+    assert(dl.suggestedFilename() === `emergency-${did}-report.csv`, `file name ${dl.suggestedFilename()}`);
+    assert(got === want, `CSV differs:\n${got}\n${want}`);
+    assert(got.includes(SILENT || DRILL_TOWN), 'the CSV lacks the town');
+  });
+  await check('the list marks the drill 演练', async () => {
+    await page.goto(`${URL}/#/emergencies`);
+    await page.locator(`.em-card[data-id="${did}"] .drill-badge`, { hasText: '演练' }).waitFor();
+    assert((await api('POST', `/emergencies/${did}/cancel`, { reason: '演练结束' })).status === 200, 'drill not cancelled');
+  });
+
   // ---- a viewer
   await check('a viewer sees no declare, update, cancel or save', async () => {
     await page.click('#sign-out');
@@ -478,6 +660,22 @@ try {
     assert(await page.locator('#ed-body').evaluate((el) => el.readOnly), 'editor writable');
     await page.goto(`${URL}/#/declare`);
     await page.locator('main', { hasText: '无权' }).waitFor();
+  });
+  await check('a viewer sees the campaigns but no create, run, edit or quiet-hours controls', async () => {
+    assert(cid, 'no campaign');
+    await page.goto(`${URL}/#/campaigns`);
+    await page.locator(`#campaign-table tr[data-id="${cid}"]`).waitFor();
+    assert(await page.locator('#campaign-new').count() === 0, 'create offered');
+    await page.locator(`#quiet .quiet-quick button[data-code="${TOWN}"]`).click();
+    await page.locator('#quiet-own').waitFor();
+    assert(await page.locator('#quiet-save, #quiet-mode-window').count() === 0, 'quiet hours editable');
+    await page.goto(`${URL}/#/campaigns/${cid}`);
+    await page.locator('#preview-table').waitFor();
+    assert(await page.locator('#run-now, #edit-campaign, #toggle-enabled, #delete-campaign').count() === 0, 'actions offered');
+    await page.goto(`${URL}/#/campaigns/new`);
+    await page.locator('main', { hasText: '无权' }).waitFor();
+    const r = await api('POST', `/campaigns/${cid}/run`, {}, VIEWER);
+    assert(r.status === 403, `run as a viewer: ${r.status}`);
   });
   await check('and the API refuses a declare with the viewer token (403)', async () => {
     const r = await api('POST', '/emergencies', { hazard: 'typhoon', severity: 'yellow', headline: 'x', area, duration: '1h' }, VIEWER);

@@ -61,6 +61,8 @@ export async function api(method, path, body, { signal, token } = {}) {
 export const get = (path, opts) => api('GET', path, undefined, opts);
 export const post = (path, body, opts) => api('POST', path, body ?? {}, opts);
 export const put = (path, body, opts) => api('PUT', path, body, opts);
+export const patch = (path, body, opts) => api('PATCH', path, body, opts);
+export const del = (path, opts) => api('DELETE', path, undefined, opts);
 
 // Query string from an object, skipping empty values.
 export function qs(params) {
@@ -73,4 +75,30 @@ export function qs(params) {
 const RANK = { public: 0, viewer: 1, operator: 2, admin: 3 };
 export function roleAtLeast(role, need) {
   return (RANK[role] ?? 0) >= RANK[need];
+}
+
+// A file the API sends (a CSV report): fetched with the token, since a
+// plain link cannot send the Authorization header. Resolves with the blob
+// and the file name the server suggests (Content-Disposition), if any.
+export async function getFile(path, { signal } = {}) {
+  const headers = {};
+  const tk = getToken();
+  if (tk) headers.Authorization = `Bearer ${tk}`;
+  let res;
+  try {
+    res = await fetch(`/api/v1${path}`, { headers, signal, cache: 'no-store' });
+  } catch (e) {
+    if (e.name === 'AbortError') throw e;
+    throw new ApiError(0, { code: 'network', message: e.message });
+  }
+  if (!res.ok) {
+    let data = null;
+    try { data = await res.json(); } catch { /* not JSON */ }
+    const err = new ApiError(res.status, data?.error ?? { code: 'http', message: res.statusText });
+    if (res.status === 401) unauthorized(err);
+    throw err;
+  }
+  const cd = res.headers.get('Content-Disposition') || '';
+  const m = /filename="?([^";]+)"?/i.exec(cd);
+  return { blob: await res.blob(), filename: m ? m[1] : null };
 }

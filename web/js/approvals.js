@@ -1,11 +1,12 @@
 // The two-person rule: declarations (and updates) of the colours in
 // [approval] required wait for another operator. The emergencies page
 // lists the pending requests; an operator other than the requester sees
-// the plan (a fresh dry run of the request) and approves or rejects.
+// the plan the requester saw (checked against a fresh dry run: both are
+// shown when they differ) and approves or rejects.
 import { h, fill, fmtTime, modal, toast } from './dom.js';
 import { get, post } from './api.js';
 import { t, errorText } from './i18n.js';
-import { colourOf, severity as sevOf } from './data.js';
+import { colourOf, severity as sevOf, tierName } from './data.js';
 import { ensureNames, areaNames } from './regions.js';
 import { sevBadge, remaining } from './widgets.js';
 import { planSummary, CONFIRM_WORD } from './views/declare.js';
@@ -35,7 +36,7 @@ function card(a, ctx) {
   const canDecide = ctx.can('operator') && !mine;
   return h('div', { class: 'appr-card', 'data-id': a.approval_id, style: { borderLeftColor: colourOf(a.severity) } },
     h('div', { class: 'em-title' }, sevBadge(a.severity),
-      h('strong', {}, t(`approval.kind_${a.kind}`, {}, a.kind)),
+      h('strong', {}, t(isUpdate(a) ? 'approval.kind_update' : 'approval.kind_declare')),
       a.emergency_id ? h('a', { href: `#/emergencies/${a.emergency_id}` }, t('approval.of_emergency', { id: a.emergency_id })) : null,
       h('span', { class: 'muted em-id' }, `#${a.approval_id}`)),
     h('div', { class: 'em-headline' }, req.headline ?? a.summary),
@@ -90,21 +91,38 @@ async function decide(a, ctx, act) {
         err,
         h('div', { class: 'actions' }, h('button', { type: 'button', class: 'btn ghost', onclick: () => close() }, t('common.cancel')), go)));
     }
-    // A fresh dry run of the request: what approving would send now.
-    const path = a.kind === 'update' ? `/emergencies/${a.emergency_id}/revisions?dry_run=true` : '/emergencies?dry_run=true';
+    // The plan the requester saw (`planned`, kept with the request) and a
+    // fresh dry run: what approving would send now. Where they differ
+    // (regions or channels changed meanwhile), both are shown.
+    const upd = isUpdate(a);
+    const path = upd ? `/emergencies/${a.emergency_id}/revisions?dry_run=true` : '/emergencies?dry_run=true';
     (async () => {
       try {
-        const d = await post(path, req);
-        let em = null;
-        if (a.kind === 'update') em = await get(`/emergencies/${a.emergency_id}`);
-        await ensureNames([...(req.area ?? em?.area ?? []), ...(d.planned.by_town || []).map((x) => x.code)]);
-        fill(planBox, planSummary(d.planned, {
+        const [fresh, em] = await Promise.all([
+          post(path, req).then((d) => d.planned, (e) => (a.planned ? { error: e } : Promise.reject(e))),
+          upd ? get(`/emergencies/${a.emergency_id}`) : null]);
+        const seen = a.planned || fresh;
+        await ensureNames([...(req.area ?? em?.area ?? []), ...(seen.by_town || []).map((x) => x.code)]);
+        const info = {
           kicker: t('approval.kicker'), hazard: req.hazard ?? em?.hazard, severity: a.severity,
           headline: req.headline ?? em?.headline ?? a.summary, area: req.area ?? em?.area ?? [],
           exercise: req.exercise ?? em?.exercise, locale: req.locale ?? em?.locale ?? 'zh-CN',
           expiry: req.duration ? t(`dur.${req.duration}`, {}, req.duration) : fmtTime(req.expires_at ?? em?.expires_at),
-          changes: a.kind === 'update' ? Object.keys(req) : null,
-        }));
+          changes: upd ? Object.keys(req) : null,
+        };
+        let compare = null;
+        if (a.planned && fresh.error) {
+          compare = h('p', { class: 'note', id: 'plan-fresh' }, t('approval.plan_failed', { msg: errorText(fresh.error) }));
+        } else if (a.planned) {
+          compare = samePlan(a.planned, fresh)
+            ? h('p', { class: 'muted', id: 'plan-same' }, '✓ ', t('approval.plan_same'))
+            : h('div', { class: 'note plan-changed', id: 'plan-changed', role: 'alert' },
+              h('strong', {}, t('approval.plan_changed')), ' ',
+              t('approval.plan_changed_text', { then: a.planned.deliveries, now: fresh.deliveries }),
+              planCompare(a.planned, fresh));
+        }
+        fill(planBox, a.planned ? h('p', { class: 'help' }, t('approval.plan_seen', { who: a.requested_by })) : null,
+          compare, planSummary(seen, info));
       } catch (e) {
         fill(planBox, h('p', { class: 'error' }, t('approval.plan_failed', { msg: errorText(e) })));
       }
@@ -118,4 +136,38 @@ async function decide(a, ctx, act) {
     toast(t('approval.rejected'), 'ok');
     ctx.navigate('#/emergencies');
   }
+}
+
+// An update held for approval ("revise"; "update" in earlier daemons).
+function isUpdate(a) {
+  return a.kind === 'revise' || a.kind === 'update';
+}
+
+// The counts that matter to the approver: in all, per tier, per kind, cancels.
+function counts(p) {
+  const out = { '*': p?.deliveries ?? 0, cancels: p?.cancels ?? 0 };
+  for (const [k, n] of Object.entries(p?.by_tier || {})) out[`tier:${k}`] = n;
+  for (const [k, n] of Object.entries(p?.by_kind || {})) out[`kind:${k}`] = n;
+  return out;
+}
+function samePlan(a, b) {
+  const x = counts(a);
+  const y = counts(b);
+  const keys = new Set([...Object.keys(x), ...Object.keys(y)]);
+  return [...keys].every((k) => (x[k] ?? 0) === (y[k] ?? 0));
+}
+function planCompare(a, b) {
+  const x = counts(a);
+  const y = counts(b);
+  const keys = [...new Set([...Object.keys(x), ...Object.keys(y)])].filter((k) => (x[k] ?? 0) !== (y[k] ?? 0));
+  const label = (k) => {
+    if (k === '*') return t('plan.deliveries');
+    if (k === 'cancels') return t('plan.cancels');
+    const [kind, code] = k.split(':');
+    return kind === 'tier' ? tierName(code) : t(`kind.${code}`, {}, code);
+  };
+  return h('table', { class: 'table compact plan-compare' },
+    h('thead', {}, h('tr', {}, h('th', {}, ''), h('th', { class: 'num' }, t('approval.then')), h('th', { class: 'num' }, t('approval.now')))),
+    h('tbody', {}, keys.map((k) => h('tr', {}, h('td', {}, label(k)),
+      h('td', { class: 'num' }, String(x[k] ?? 0)), h('td', { class: 'num' }, String(y[k] ?? 0))))));
 }

@@ -245,7 +245,7 @@ export function declareFlow({ ctx, mode, emergency = null, onDone, onCancel }) {
       const path = upd ? `/emergencies/${emergency.id}/revisions?dry_run=true` : '/emergencies?dry_run=true';
       const r = await post(path, b, { signal: ctx.signal });
       planBody = b;
-      await showPlan(r.planned, b);
+      await showPlan(r.planned, b, r.approval_required === true);
     } catch (ex) {
       if (ex.name === 'AbortError') return;
       if (!(ex.field && setErr(ex.field, ex.message))) formError.textContent = errorText(ex);
@@ -260,7 +260,9 @@ export function declareFlow({ ctx, mode, emergency = null, onDone, onCancel }) {
     for (const li of steps.children) li.classList.toggle('on', Number(li.dataset.step) <= n);
   }
 
-  async function showPlan(p, b) {
+  // needsApproval: the dry run said the real request would be held for a
+  // second operator (the two-person rule).
+  async function showPlan(p, b, needsApproval = false) {
     await ensureNames([...(b.area ?? emergency.area), ...(p.by_town || []).map((x) => x.code)]);
     const sevCode = b.severity ?? st.severity;
     const S = sevOf(sevCode);
@@ -271,6 +273,7 @@ export function declareFlow({ ctx, mode, emergency = null, onDone, onCancel }) {
       oninput: () => { sendBtn.disabled = confirmInput.value.trim().toUpperCase() !== CONFIRM_WORD; },
     }) : null;
     const sendErr = h('div', { class: 'form-error', role: 'alert' });
+    const sendLabel = needsApproval ? t('plan.submit_approval') : upd ? t('plan.update_now') : t('plan.send_now');
     const sendBtn = h('button', {
       type: 'button', class: 'btn big send', id: 'send-btn', disabled: isRed,
       style: { background: S.colour, color: S.ink, borderColor: S.colour },
@@ -289,12 +292,12 @@ export function declareFlow({ ctx, mode, emergency = null, onDone, onCancel }) {
         } catch (ex) {
           if (ex.name === 'AbortError') return;
           sendErr.textContent = errorText(ex);
-          sendBtn.textContent = upd ? t('plan.update_now') : t('plan.send_now');
+          sendBtn.textContent = sendLabel;
           sendBtn.disabled = isRed && confirmInput.value.trim().toUpperCase() !== CONFIRM_WORD;
           backBtn.disabled = false;
         }
       },
-    }, upd ? t('plan.update_now') : t('plan.send_now'));
+    }, sendLabel);
     const backBtn = h('button', {
       type: 'button', class: 'btn ghost big', id: 'back-btn',
       onclick: () => { planPanel.hidden = true; formPanel.hidden = false; setStep(1); window.scrollTo(0, 0); },
@@ -303,10 +306,12 @@ export function declareFlow({ ctx, mode, emergency = null, onDone, onCancel }) {
     const hz = upd ? emergency.hazard : st.hazard;
     const confirmBox = h('div', { class: `confirm-box ${isRed ? 'red' : ''}`, id: 'confirm-box' },
       isRed ? [
-        h('p', { class: 'red-warning' }, t('plan.red_warning')),
+        h('p', { class: 'red-warning' }, needsApproval ? t('plan.red_warning_held') : t('plan.red_warning')),
         h('label', { for: 'confirm-word' }, t('plan.type_word_pre'), ' ', h('strong', { class: 'word' }, CONFIRM_WORD), ' ', t('plan.type_word_post')),
         confirmInput,
       ] : h('p', {}, upd ? t('plan.check_update') : t('plan.check')),
+      needsApproval ? h('p', { class: 'note approval-note', id: 'approval-note', role: 'note' },
+        h('strong', {}, t('plan.needs_approval')), ' ', t('plan.needs_approval_text')) : null,
       sendErr,
       h('div', { class: 'actions' }, backBtn, sendBtn));
     fill(planPanel,

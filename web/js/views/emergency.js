@@ -7,6 +7,7 @@ import { t, errorText } from '../i18n.js';
 import { colourOf, inkOf, tierName } from '../data.js';
 import { ensureNames, areaNames, regionName } from '../regions.js';
 import { sevBadge, hazardTitle, statusBadge, drillBadge, coverageBar, remaining, retrying } from '../widgets.js';
+import { renderReport } from '../report.js';
 
 const TIER_ORDER = ['province', 'city', 'county', 'town', 'village'];
 const COLS = ['planned', 'acked', 'sent', 'waiting', 'failed', 'dead', 'offline_at_send'];
@@ -18,6 +19,7 @@ export async function render(root, ctx) {
   const total = h('section', { class: 'card', id: 'cov-total' });
   const tiers = h('section', { class: 'card', id: 'cov-tiers' });
   const towns = h('section', { class: 'card', id: 'cov-towns' });
+  const report = h('section', { class: 'card report', id: 'report' });
   const silent = h('section', { class: 'card', id: 'silent' });
   const screens = h('section', { class: 'card', id: 'offline-screens' });
   const dead = h('section', { class: 'card', id: 'dead' });
@@ -27,7 +29,7 @@ export async function render(root, ctx) {
     h('div', { class: 'crumb-line' }, h('a', { href: '#/emergencies' }, '‹ ', t('list.title')), stamp),
     head, actions,
     h('div', { class: 'cov-top' }, total, tiers),
-    towns, dead,
+    towns, report, dead,
     h('div', { class: 'two-col' }, silent, screens),
     revs);
 
@@ -48,7 +50,7 @@ export async function render(root, ctx) {
     renderTiers(tiers, cov);
     renderTowns(towns, cov);
     if (tick % 5 === 0) await renderScreens(screens, e, ctx, shared);
-    const jobs = [renderSilent(silent, e, ctx, shared), renderDead(dead, e, ctx, refresh)];
+    const jobs = [renderSilent(silent, e, ctx, shared), renderDead(dead, e, ctx, refresh), renderReport(report, e, ctx)];
     await Promise.all(jobs);
     if (tick % 5 === 0 || !revs.firstChild) renderRevisions(revs, e);
     tick++;

@@ -151,7 +151,12 @@ export async function render(root, ctx) {
   }
 
   async function loadHistory() {
-    const r = await get(`/library/${encodeURIComponent(id)}/history`, { signal: ctx.signal });
+    // also called without await after a save: leaving the page then is no error
+    const r = await get(`/library/${encodeURIComponent(id)}/history`, { signal: ctx.signal }).catch((e) => {
+      if (e.name === 'AbortError') return null;
+      throw e;
+    });
+    if (!r) return;
     const diffOut = h('div', { class: 'diff-out' });
     fill(hist, h('h2', {}, t('hist.title')),
       h('ol', { class: 'history' }, (r.events || []).map((e) => h('li', { class: `ev ${e.version === current.version ? 'current' : ''}` },

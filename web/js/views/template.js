@@ -284,7 +284,12 @@ export async function render(root, ctx) {
     }
   }
   async function loadHistory() {
-    const r = await get(`/templates/${id}/history`, { signal: ctx.signal });
+    // also called without await after a save: leaving the page then is no error
+    const r = await get(`/templates/${id}/history`, { signal: ctx.signal }).catch((e) => {
+      if (e.name === 'AbortError') return null;
+      throw e;
+    });
+    if (!r) return;
     events = r.events || [];
     const savedVs = events.filter((e) => e.outcome === 'saved').map((e) => e.version);
     const opts = () => [
