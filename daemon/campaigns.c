@@ -817,16 +817,15 @@ int campaigns_preview(struct store *s, int64_t id, int n, json_t **out,
 	if (load_campaign(s, id, &c, err) < 0)
 		return -1;
 	json_t *sends = json_array();
-	int64_t t = c.next_run_at ? c.next_run_at - 1 : util_now_ms();
 	size_t nn = json_array_size(c.notices);
-	for (int i = 0; sends && i < n && c.enabled; i++) {
-		int64_t next = next_run(&c, t);
-		if (!next)
-			break;
+	/* the first send is the one scheduled; the rest follow from it */
+	int64_t next = c.next_run_at ? c.next_run_at
+				     : next_run(&c, util_now_ms());
+	for (int i = 0; sends && i < n && c.enabled && next;
+	     i++, next = next_run(&c, next)) {
 		json_array_append_new(sends, json_pack(
 			"{s:o, s:O}", "at", ju_time(next), "notice_id",
 			json_array_get(c.notices, (size_t)(c.next_index + i) % nn)));
-		t = next;
 	}
 	*out = sends ? json_pack("{s:I, s:o}", "campaign_id", (json_int_t)id,
 				 "sends", sends)

@@ -62,6 +62,12 @@ expect_eq "an edit of an old version is 409" "$STATUS $(jqr .error.field)" "409 
 api POST /api/v1/campaigns "{\"name\":\"防汛知识进村\",\"schedule\":\"@every 2s\",\"regions\":[\"$T1\"],\"notices\":[\"$N1\",\"$N2\"]}"
 C=$(jqr .id)
 runs() { curl -s "$URL/api/v1/campaigns/$C" | jq .runs; }
+n1=$(curl -s "$URL/api/v1/campaigns/$C" | jq -r .next_run_at)
+api GET "/api/v1/campaigns/$C/preview?n=3"
+n2=$(curl -s "$URL/api/v1/campaigns/$C" | jq -r .next_run_at)
+pv=$(jqr '.sends[0].at')
+check "an @every preview starts at the next run ($pv)" sh -c "[ '$pv' = '$n1' ] || [ '$pv' = '$n2' ]"
+expect_eq "and steps by the interval" "$(jqr '[.sends[].at | sub("\\+08:00$"; "Z") | fromdate] | [.[1] - .[0], .[2] - .[1]] | join(" ")')" "2 2"
 check "the schedule runs it" wait_for 100 sh -c "[ \$(curl -s $URL/api/v1/campaigns/$C | jq .runs) -ge 2 ]"
 check "every village of the town gets the first run's notice" wait_for 100 sh -c \
 	"[ \$(jq -r 'select(.payload.message_id | startswith(\"c$C-n1-\")) | .payload.region.code' $T/screens.jsonl | sort -u | wc -l) -eq $nv ]"
