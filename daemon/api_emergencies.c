@@ -10,6 +10,7 @@
 #include "emergency.h"
 #include "jsonutil.h"
 #include "mqtt.h"
+#include "respcache.h"
 #include "util.h"
 
 static void ctx_of(struct http_req *req, struct emergency_ctx *c)
@@ -289,10 +290,25 @@ API_HANDLER(api_emergencies_get)
 {
 	json_t *out = NULL;
 	int64_t id;
-	if (api_param_id(req, 0, &id, err) < 0 ||
-	    emergency_get(req->store, id, &out, err) < 0)
+	char key[64];
+	size_t len;
+	if (api_param_id(req, 0, &id, err) < 0)
 		return -1;
-	return reply(res, 200, out, err);
+	snprintf(key, sizeof key, "emergency/%lld", (long long)id);
+	char *cached = respcache_get(key, req->app->cfg->http_cache_ms, &len);
+	if (cached) {
+		int rc = http_reply_text(res, 200, "application/json; "
+					 "charset=utf-8", cached, len);
+		free(cached);
+		return rc < 0 ? (err_oom(err), -1) : 0;
+	}
+	uint64_t gen = respcache_generation();
+	if (emergency_get(req->store, id, &out, err) < 0 ||
+	    reply(res, 200, out, err) < 0)
+		return -1;
+	if (req->app->cfg->http_cache_ms > 0)
+		respcache_put(key, gen, res->body, res->len);
+	return 0;
 }
 
 API_HANDLER(api_emergencies_list)

@@ -2,10 +2,13 @@
 #include "app.h"
 
 #include "mqtt.h"
+#include "respcache.h"
 #include "webhook.h"
 
 void app_wake_senders(struct app *app)
 {
+	/* called after every commit of the API and the scheduler */
+	respcache_invalidate();
 	mqtt_sender_wake(app->mqtt);
 	webhook_sender_wake(app->webhook);
 }

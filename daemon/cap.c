@@ -359,7 +359,7 @@ int cap_export(struct store *s, const struct config *cfg, int64_t emergency,
 {
 	struct cap_revision *revs = NULL;
 	size_t n = 0;
-	char sender[256], ident[256], sent[64];
+	char sender[CAP_ID_MAX + 1], ident[CAP_ID_MAX + 1], sent[64];
 	int rc = -1;
 	if (load_revisions(s, emergency, revision, &revs, &n, err) < 0)
 		goto done;
@@ -390,7 +390,7 @@ int cap_export(struct store *s, const struct config *cfg, int64_t emergency,
 	if (n > 1) {
 		struct buf refs = BUF_INIT;
 		for (size_t i = 0; i + 1 < n; i++) {
-			char s2[256], i2[256], t2[64];
+			char s2[CAP_ID_MAX + 1], i2[CAP_ID_MAX + 1], t2[64];
 			identity(cfg, &revs[i], s2, sizeof s2, i2, sizeof i2, t2,
 				 sizeof t2);
 			buf_appendf(&refs, "%s%s,%s,%s", i ? " " : "", s2, i2, t2);
@@ -440,7 +440,7 @@ int cap_feed(struct store *s, const struct config *cfg, const char *public_url,
 	int step;
 	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
 		struct cap_revision r;
-		char sender[256], ident[256], sent[64];
+		char sender[CAP_ID_MAX + 1], ident[CAP_ID_MAX + 1], sent[64];
 		rev_from_row(st, &r);
 		identity(cfg, &r, sender, sizeof sender, ident, sizeof ident,
 			 sent, sizeof sent);

@@ -163,9 +163,14 @@ static int parse_and_validate(const char *body, size_t len, xmlDocPtr *out,
 		err_oom(err);
 		return -1;
 	}
-	/* no network, no entity substitution, no DTD loading, no huge */
+	/* no network, no entity substitution, no DTD loading, no huge; and
+	 * no printing: libxml2 would write every error of a bad document,
+	 * the sender's bytes included, to stderr (the journal) past log.c.
+	 * The error still reaches the answer through xmlCtxtGetLastError. */
 	xmlDocPtr doc = xmlCtxtReadMemory(ctxt, body, (int)len, "cap.xml", NULL,
-					  XML_PARSE_NONET | XML_PARSE_NOBLANKS);
+					  XML_PARSE_NONET | XML_PARSE_NOBLANKS |
+					  XML_PARSE_NOERROR |
+					  XML_PARSE_NOWARNING);
 	if (!doc) {
 		const xmlError *e = xmlCtxtGetLastError(ctxt);
 		char msg[300] = "not XML";
@@ -308,8 +313,9 @@ static int64_t referenced(struct store *s, const char *refs, struct err *err)
 		err_oom(err);
 		return -1;
 	}
-	for (char *r = strtok_r(copy, " ", &save); r && !found;
-	     r = strtok_r(NULL, " ", &save)) {
+	/* CAP separates the references by whitespace, not only spaces */
+	for (char *r = strtok_r(copy, " \t\r\n", &save); r && !found;
+	     r = strtok_r(NULL, " \t\r\n", &save)) {
 		char *c1 = strchr(r, ',');
 		char *c2 = c1 ? strchr(c1 + 1, ',') : NULL;
 		if (!c2)
@@ -376,6 +382,28 @@ static int remember(struct store *s, int64_t emergency, int revision,
 	return rc == SQLITE_DONE ? 0 : store_fail(s, err, "remembering CAP");
 }
 
+/* CAP 1.2 (3.2.1): a sender or identifier has no spaces, commas or
+ * restricted characters (< and &); "sender,identifier,sent" in a later
+ * alert's <references> could not name it otherwise. The length bound is
+ * the export's (CAP_ID_MAX). */
+static int check_id(const char *s, const char *field, struct err *err)
+{
+	size_t len = s ? strlen(s) : 0;
+	if (len == 0 || len > CAP_ID_MAX) {
+		err_invalid(err, field, "%s must be 1 to %d bytes", field,
+			    CAP_ID_MAX);
+		return -1;
+	}
+	for (const char *p = s; *p; p++)
+		if (isspace((unsigned char)*p) || *p == ',' || *p == '<' ||
+		    *p == '&') {
+			err_invalid(err, field, "%s must not contain spaces, "
+				    "commas, < or & (CAP 1.2)", field);
+			return -1;
+		}
+	return 0;
+}
+
 /* Cuts text to at most max characters, on a character boundary. */
 static void cut_chars(char *s, size_t max)
 {
@@ -432,6 +460,9 @@ int cap_ingest(const struct emergency_ctx *c, const char *body, size_t len,
 		f.instruction = text_of(info, "instruction");
 		f.expires = text_of(info, "expires");
 	}
+	if (check_id(f.sender, "sender", err) < 0 ||
+	    check_id(f.identifier, "identifier", err) < 0)
+		goto done;
 	int64_t had_emergency = 0;
 	int had_revision = 0;
 	int found = existing(c->store, f.sender, f.identifier, &had_emergency,

@@ -74,6 +74,18 @@ static const struct config_key config_keys[] = {
 	{ "store", "busy_timeout", KT_DURATION, OFF(store_busy_timeout_ms), 0,
 	  0, 600000, "5s",
 	  "How long a statement waits for another connection's write lock." },
+	{ "store", "fsync", KT_BOOL, OFF(store_fsync), 0, 0, 0, "true",
+	  "Every change through the API or the scheduler is on disk before it "
+	  "is answered (a declaration answered 201 survives a power cut, not "
+	  "only a crash of scicastd). The senders' marks (sent, acked) never "
+	  "wait for the disk: losing one costs a re-send. false: changes wait "
+	  "only for the WAL (faster; a power cut may lose the last seconds)." },
+	{ "store", "max_pages", KT_INT, OFF(store_max_pages), 0, 0, 2147483647,
+	  "0",
+	  "The most pages (4 KiB each) the database may grow to (SQLite's "
+	  "`max_page_count`): a write that needs more is refused with 507 and "
+	  "stores nothing, before the disk itself fills. 0: no limit but the "
+	  "disk's." },
 
 	{ "http", "listen", KT_HOSTPORT, OFF(http_host), OFF(http_port), 0, 0,
 	  "127.0.0.1:8080",
@@ -91,7 +103,13 @@ static const struct config_key config_keys[] = {
 	  "file is about 40 MB)." },
 	{ "http", "connection_timeout", KT_DURATION,
 	  OFF(http_connection_timeout_ms), 0, 1000, 3600000, "30s",
-	  "An idle or too slow connection is closed after this long." },
+	  "An idle connection, or one that takes longer than this to send "
+	  "its request (a body gets a second more per 64 KiB), is closed." },
+	{ "http", "cache_ms", KT_DURATION, OFF(http_cache_ms), 0, 0, 60000,
+	  "250ms",
+	  "How long an emergency's answer (with its coverage) may be served "
+	  "again to other readers; any change through the API makes it stale "
+	  "at once. Coverage counts lag by at most this. 0: never." },
 	{ "http", "max_connections", KT_INT, OFF(http_max_connections), 0, 1,
 	  100000, "512", "Connections served at once; more are refused." },
 	{ "http", "public_url", KT_STRING, OFF(http_public_url), 0, 0, 0, "",

@@ -241,7 +241,7 @@ static void format_human(int64_t ms, bool zh, char *out, size_t cap)
 			 months_en[tm.tm_mon], tm.tm_hour, tm.tm_min);
 }
 
-static json_t *region_json(const struct region *r)
+json_t *context_region_json(const struct region *r)
 {
 	char short_name[REGION_NAME_MAX + 1];
 	context_short_name(r->name, short_name, sizeof short_name);
@@ -335,6 +335,13 @@ static json_t *scope_json(const struct context_scope *sc, bool zh)
 	return o;
 }
 
+json_t *context_emergency_json(const struct context_emergency *em,
+			       const char *locale,
+			       const struct context_notice_cfg *nc)
+{
+	return emergency_json(em, context_locale_is_zh(locale), nc);
+}
+
 json_t *context_build(const struct context_input *in)
 {
 	bool zh = context_locale_is_zh(in->locale);
@@ -342,8 +349,9 @@ json_t *context_build(const struct context_input *in)
 	json_t *ctx = json_pack(
 		"{s:s, s:s, s:o, s:o, s:o, s:o}",
 		"locale", in->locale, "tier", config_level_name(in->region->level),
-		"emergency", emergency_json(in->em, zh, nc),
-		"region", region_json(in->region),
+		"emergency", in->emergency ? json_incref(in->emergency)
+					   : emergency_json(in->em, zh, nc),
+		"region", context_region_json(in->region),
 		"contact", ju_string(zh ? nc->contact : nc->contact_en),
 		"contact_tts", ju_string(zh ? nc->contact_tts : nc->contact_tts_en));
 	json_t *anc = json_array();
@@ -351,7 +359,9 @@ json_t *context_build(const struct context_input *in)
 		goto fail;
 	json_object_set_new(ctx, "ancestors", anc);
 	for (int i = 0; i < in->nancestors; i++) {
-		json_t *a = region_json(&in->ancestors[i]);
+		json_t *a = in->ancestor_json && in->ancestor_json[i]
+				    ? json_incref(in->ancestor_json[i])
+				    : context_region_json(&in->ancestors[i]);
 		if (!a || json_array_append_new(anc, a) < 0)
 			goto fail;
 		json_object_set(ctx, config_level_name(in->ancestors[i].level), a);

@@ -12,6 +12,7 @@
 #include <microhttpd.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -28,12 +29,44 @@
 #include "metrics.h"
 #include "util.h"
 
+/* Slow clients. libmicrohttpd's connection timeout is an idle timeout: a
+ * client that sends a byte now and then (slowloris) keeps its connection
+ * for ever, and enough of them take every slot of max_connections. So
+ * every connection is watched from the moment it opens (or its previous
+ * answer went out) until its request has arrived, and the watchdog thread
+ * cuts one that takes longer than connection_timeout, plus a second per
+ * BODY_RATE bytes of body so that a big import on a slow link still gets
+ * through. Cutting is shutdown(): the connection's own worker then sees
+ * the end of the stream and closes it; libmicrohttpd tells us it is
+ * closed before it closes the descriptor, so a watched fd is never one
+ * that was reused. */
+#define BODY_RATE (64 * 1024)
+
+/* A body over the limit by at most this much is read and dropped before
+ * the 413 (see on_first_call); a bigger one is refused unread. */
+#define DRAIN_MAX (64LL << 20)
+
+struct conn_watch {
+	struct conn_watch *prev, *next;
+	int fd;
+	int64_t since_ms;     /* opened, or its previous answer went out */
+	int64_t allow_ms;     /* the timeout, plus the body's allowance */
+	bool receiving;       /* false while its request is being answered */
+	bool cut;
+};
+
 struct http_server {
 	struct MHD_Daemon *mhd;
 	struct app *app;
 	int listen_fd;
 	int port;
 	atomic_int in_progress;
+	int64_t timeout_ms;
+	pthread_mutex_t watch_lock;   /* the list, and each entry's fields */
+	pthread_cond_t watch_wake;    /* http_stop ends the watchdog early */
+	struct conn_watch *watched;
+	bool watchdog_running, watchdog_stop;
+	pthread_t watchdog;
 };
 
 static int64_t now_us(void)
@@ -272,6 +305,143 @@ static int find_route(struct http_req *req, char *allow, size_t cap)
 			 http_routes[i].method);
 	}
 	return -1;
+}
+
+/* ---- slow clients (see struct conn_watch) ---- */
+
+static struct conn_watch *watch_of(struct MHD_Connection *conn)
+{
+	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(
+		conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	return ci ? ci->socket_context : NULL;
+}
+
+/* The request has arrived, or was answered before its body: from now on
+ * the time is ours, however long the answer takes. */
+static void watch_arrived(struct http_server *srv, struct conn_watch *w)
+{
+	if (!w)
+		return;
+	pthread_mutex_lock(&srv->watch_lock);
+	w->receiving = false;
+	pthread_mutex_unlock(&srv->watch_lock);
+}
+
+/* Body bytes arrived: a big body earns its time at BODY_RATE; a trickle
+ * earns next to nothing. */
+static void watch_body(struct http_server *srv, struct conn_watch *w,
+		       size_t bytes)
+{
+	if (!w)
+		return;
+	pthread_mutex_lock(&srv->watch_lock);
+	w->allow_ms += (int64_t)(bytes * 1000 / BODY_RATE);
+	pthread_mutex_unlock(&srv->watch_lock);
+}
+
+/* An answer went out on a kept-alive connection: the next request has
+ * connection_timeout from now. */
+static void watch_next(struct http_server *srv, struct conn_watch *w)
+{
+	if (!w)
+		return;
+	pthread_mutex_lock(&srv->watch_lock);
+	w->receiving = true;
+	w->since_ms = now_us() / 1000;
+	w->allow_ms = srv->timeout_ms;
+	pthread_mutex_unlock(&srv->watch_lock);
+}
+
+static void on_connection(void *cls, struct MHD_Connection *conn,
+			  void **socket_context,
+			  enum MHD_ConnectionNotificationCode code)
+{
+	struct http_server *srv = cls;
+	struct conn_watch *w = *socket_context;
+	if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+		const union MHD_ConnectionInfo *ci = MHD_get_connection_info(
+			conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+		/* without memory it goes unwatched: the idle timeout still
+		 * applies, and refusing it would help nobody */
+		w = ci ? calloc(1, sizeof *w) : NULL;
+		*socket_context = w;
+		if (!w)
+			return;
+		w->fd = ci->connect_fd;
+		w->since_ms = now_us() / 1000;
+		w->allow_ms = srv->timeout_ms;
+		w->receiving = true;
+		pthread_mutex_lock(&srv->watch_lock);
+		w->next = srv->watched;
+		if (w->next)
+			w->next->prev = w;
+		srv->watched = w;
+		pthread_mutex_unlock(&srv->watch_lock);
+		return;
+	}
+	if (!w)
+		return;
+	pthread_mutex_lock(&srv->watch_lock);
+	if (w->prev)
+		w->prev->next = w->next;
+	else
+		srv->watched = w->next;
+	if (w->next)
+		w->next->prev = w->prev;
+	pthread_mutex_unlock(&srv->watch_lock);
+	free(w);
+	*socket_context = NULL;
+}
+
+static void *watchdog_main(void *arg)
+{
+	struct http_server *srv = arg;
+	/* a quarter of the timeout: a slow connection is cut at most a
+	 * quarter late */
+	int64_t every_ms = srv->timeout_ms / 4;
+	if (every_ms > 1000)
+		every_ms = 1000;
+	pthread_mutex_lock(&srv->watch_lock);
+	while (!srv->watchdog_stop) {
+		struct timespec until;
+		clock_gettime(CLOCK_MONOTONIC, &until);
+		int64_t ns = until.tv_nsec + every_ms * 1000000;
+		until.tv_sec += ns / 1000000000;
+		until.tv_nsec = ns % 1000000000;
+		pthread_cond_timedwait(&srv->watch_wake, &srv->watch_lock,
+				       &until);
+		int64_t now = now_us() / 1000;
+		int cut = 0;
+		for (struct conn_watch *w = srv->watched; w; w = w->next) {
+			if (!w->receiving || w->cut ||
+			    now - w->since_ms <= w->allow_ms)
+				continue;
+			shutdown(w->fd, SHUT_RDWR);
+			w->cut = true;
+			cut++;
+		}
+		if (cut) {
+			pthread_mutex_unlock(&srv->watch_lock);
+			log_info("http: closed %d connection(s) that took over "
+				 "%lld ms to send a request", cut,
+				 (long long)srv->timeout_ms);
+			pthread_mutex_lock(&srv->watch_lock);
+		}
+	}
+	pthread_mutex_unlock(&srv->watch_lock);
+	return NULL;
+}
+
+static void watchdog_end(struct http_server *srv)
+{
+	if (!srv->watchdog_running)
+		return;
+	pthread_mutex_lock(&srv->watch_lock);
+	srv->watchdog_stop = true;
+	pthread_cond_signal(&srv->watch_wake);
+	pthread_mutex_unlock(&srv->watch_lock);
+	pthread_join(srv->watchdog, NULL);
+	srv->watchdog_running = false;
 }
 
 /* ---- the life cycle ---- */
@@ -530,11 +700,24 @@ static enum MHD_Result on_first_call(struct http_server *srv,
 	long long n;
 	if (cl && util_parse_ll(cl, 0, INT64_MAX, &n) == 0 &&
 	    n > req->max_body) {
-		metrics_add(M_HTTP_BODY_TOO_LARGE, 1);
-		return send_error(req, 413, "too_large",
-				  "the body (%lld bytes) is larger than the "
-				  "limit of %lld bytes", n,
-				  (long long)req->max_body);
+		/* Answering now leaves the body unread, and libmicrohttpd then
+		 * closes the connection on it: the kernel answers unread data
+		 * with a reset, which can destroy our 413 before a client that
+		 * is still sending reads it. So only a client that waits for
+		 * "100 Continue" (it sends nothing more), or one whose body is
+		 * too big to be worth reading, is answered now; the others
+		 * have their body read and dropped (too_large), then 413. */
+		const char *expect = MHD_lookup_connection_value(
+			conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_EXPECT);
+		if ((expect && strcasecmp(expect, "100-continue") == 0) ||
+		    n - req->max_body > DRAIN_MAX) {
+			metrics_add(M_HTTP_BODY_TOO_LARGE, 1);
+			return send_error(req, 413, "too_large",
+					  "the body (%lld bytes) is larger than "
+					  "the limit of %lld bytes", n,
+					  (long long)req->max_body);
+		}
+		req->too_large = true;
 	}
 	return MHD_YES;
 }
@@ -547,13 +730,20 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 	struct http_server *srv = cls;
 	struct http_req *req = *con_cls;
 	(void)version;
-	if (!req)
-		return on_first_call(srv, conn, url, method, con_cls);
+	if (!req) {
+		enum MHD_Result r = on_first_call(srv, conn, url, method,
+						  con_cls);
+		req = *con_cls;
+		if (req && req->status)
+			watch_arrived(srv, watch_of(conn));
+		return r;
+	}
 	if (req->status) { /* answered early; drop what still arrives */
 		*upload_size = 0;
 		return MHD_YES;
 	}
 	if (*upload_size) {
+		watch_body(srv, watch_of(conn), *upload_size);
 		if (!req->too_large &&
 		    (int64_t)(req->body.len + *upload_size) <= req->max_body) {
 			if (buf_append(&req->body, upload, *upload_size) < 0)
@@ -565,6 +755,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 		*upload_size = 0;
 		return MHD_YES;
 	}
+	watch_arrived(srv, watch_of(conn));
 	if (req->too_large) {
 		metrics_add(M_HTTP_BODY_TOO_LARGE, 1);
 		return send_error(req, 413, "too_large",
@@ -588,9 +779,10 @@ static void on_completed(void *cls, struct MHD_Connection *conn,
 {
 	struct http_server *srv = cls;
 	struct http_req *req = *con_cls;
-	(void)conn;
 	if (!req)
 		return;
+	if (toe == MHD_REQUEST_TERMINATED_COMPLETED_OK)
+		watch_next(srv, watch_of(conn));
 	int64_t dur = now_us() - req->started_us;
 	int status = req->status ? req->status : 0;
 	metrics_http_observe(req->route_index, status, dur);
@@ -687,11 +879,18 @@ int http_listen(struct app *app, struct http_server **out, struct err *err)
 		return -1;
 	}
 	srv->app = app;
+	srv->timeout_ms = cfg->http_connection_timeout_ms;
 	if (bind_listen(cfg->http_host, cfg->http_port, &srv->listen_fd,
 			&srv->port, err) < 0) {
 		free(srv);
 		return -1;
 	}
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_mutex_init(&srv->watch_lock, NULL);
+	pthread_cond_init(&srv->watch_wake, &ca);
+	pthread_condattr_destroy(&ca);
 	*out = srv;
 	return 0;
 }
@@ -701,6 +900,11 @@ int http_serve(struct http_server *srv, struct err *err)
 	const struct config *cfg = srv->app->cfg;
 	unsigned timeout_s = (unsigned)((cfg->http_connection_timeout_ms + 999) /
 					1000);
+	if (pthread_create(&srv->watchdog, NULL, watchdog_main, srv) != 0) {
+		err_set(err, 0, "http", "", "could not start the HTTP watchdog");
+		return -1;
+	}
+	srv->watchdog_running = true;
 	srv->mhd = MHD_start_daemon(
 		MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG,
 		0, NULL, NULL, on_request, srv,
@@ -710,8 +914,10 @@ int http_serve(struct http_server *srv, struct err *err)
 		MHD_OPTION_CONNECTION_TIMEOUT, timeout_s,
 		MHD_OPTION_CONNECTION_LIMIT, (unsigned)cfg->http_max_connections,
 		MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
+		MHD_OPTION_NOTIFY_CONNECTION, on_connection, srv,
 		MHD_OPTION_END);
 	if (!srv->mhd) {
+		watchdog_end(srv);
 		err_set(err, 0, "http", "", "could not start the HTTP server");
 		return -1;
 	}
@@ -727,8 +933,11 @@ void http_stop(struct http_server *srv, int64_t wait_ms)
 {
 	if (!srv)
 		return;
+	watchdog_end(srv);
 	if (!srv->mhd) {
 		close(srv->listen_fd);
+		pthread_cond_destroy(&srv->watch_wake);
+		pthread_mutex_destroy(&srv->watch_lock);
 		free(srv);
 		return;
 	}
@@ -744,5 +953,7 @@ void http_stop(struct http_server *srv, int64_t wait_ms)
 	if (left > 0)
 		log_warn("http: stopping with %d request(s) still running", left);
 	MHD_stop_daemon(srv->mhd);
+	pthread_cond_destroy(&srv->watch_wake);
+	pthread_mutex_destroy(&srv->watch_lock);
 	free(srv);
 }

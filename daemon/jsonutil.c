@@ -3,6 +3,7 @@
  * its field the same way. */
 #include "jsonutil.h"
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,8 +15,9 @@ json_t *ju_stringn(const char *s, size_t len)
 {
 	if (!s)
 		return json_null();
+	/* checked here, so jansson need not check again */
 	if (util_utf8_valid(s, len) && !memchr(s, '\0', len))
-		return json_stringn(s, len);
+		return json_stringn_nocheck(s, len);
 	struct buf b = BUF_INIT;
 	const unsigned char *p = (const unsigned char *)s;
 	size_t i = 0;
@@ -41,7 +43,7 @@ json_t *ju_stringn(const char *s, size_t len)
 			goto fail;
 		i += n;
 	}
-	json_t *out = json_stringn(buf_str(&b), b.len);
+	json_t *out = json_stringn_nocheck(buf_str(&b), b.len);
 	buf_free(&b);
 	return out;
 fail:
@@ -155,4 +157,83 @@ json_t *ju_time(int64_t ms)
 	if (ms <= 0 || util_format_local(ms, buf, sizeof buf) < 0)
 		return json_null();
 	return json_string(buf);
+}
+
+static bool is_special(unsigned char ch)
+{
+	return ch < 0x20 || ch == '"' || ch == '\\';
+}
+
+/* Whether any byte of the word is a control character, '"' or '\\'
+ * (the bit tricks of "Bit Twiddling Hacks": a byte is zero, a byte is
+ * below n). */
+static bool word_special(uint64_t w)
+{
+	const uint64_t ones = 0x0101010101010101ULL;
+	const uint64_t highs = 0x8080808080808080ULL;
+	uint64_t quote = w ^ (ones * '"'), bslash = w ^ (ones * '\\');
+	uint64_t below = (w - ones * 0x20) & ~w & highs;
+	uint64_t zq = (quote - ones) & ~quote & highs;
+	uint64_t zb = (bslash - ones) & ~bslash & highs;
+	return (below | zq | zb) != 0;
+}
+
+/* The index of the next byte that needs an escape, or len. Eight bytes
+ * at a time: a province's messages are megabytes of text. */
+static size_t next_special(const char *s, size_t i, size_t len)
+{
+	for (; i + 8 <= len; i += 8) {
+		uint64_t w;
+		memcpy(&w, s + i, 8);
+		if (word_special(w))
+			break;
+	}
+	while (i < len && !is_special((unsigned char)s[i]))
+		i++;
+	return i;
+}
+
+/* s is valid UTF-8 without NUL: only quotes, backslashes and control
+ * characters need escaping, so the rest goes in runs. */
+static int append_valid(struct buf *b, const char *s, size_t len)
+{
+	static const char hex[] = "0123456789abcdef";
+	int rc = buf_reserve(b, len + 2) | buf_append_char(b, '"');
+	size_t i = 0;
+	while (rc == 0) {
+		size_t j = next_special(s, i, len);
+		rc |= buf_append(b, s + i, j - i);
+		if (j == len)
+			break;
+		unsigned char ch = (unsigned char)s[j];
+		char esc[6] = { '\\', 'u', '0', '0', hex[ch >> 4], hex[ch & 15] };
+		switch (ch) {
+		case '"': rc |= buf_append(b, "\\\"", 2); break;
+		case '\\': rc |= buf_append(b, "\\\\", 2); break;
+		case '\n': rc |= buf_append(b, "\\n", 2); break;
+		case '\r': rc |= buf_append(b, "\\r", 2); break;
+		case '\t': rc |= buf_append(b, "\\t", 2); break;
+		case '\b': rc |= buf_append(b, "\\b", 2); break;
+		case '\f': rc |= buf_append(b, "\\f", 2); break;
+		default: rc |= buf_append(b, esc, sizeof esc); break;
+		}
+		i = j + 1;
+	}
+	rc |= buf_append_char(b, '"');
+	return rc ? -1 : 0;
+}
+
+int ju_append_string(struct buf *b, const char *s)
+{
+	if (!s)
+		return buf_append_str(b, "null");
+	size_t len = strlen(s);
+	if (util_utf8_valid(s, len))
+		return append_valid(b, s, len);
+	json_t *clean = ju_stringn(s, len);
+	int rc = clean ? append_valid(b, json_string_value(clean),
+				      json_string_length(clean))
+		       : -1;
+	json_decref(clean);
+	return rc;
 }

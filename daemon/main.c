@@ -34,6 +34,7 @@
 #include "webhook.h"
 #include "outbox.h"
 #include "regions.h"
+#include "respcache.h"
 #include "sdnotify.h"
 #include "store.h"
 #include "templates.h"
@@ -189,6 +190,8 @@ static int prepare(const char *config_path, struct config *cfg,
 		return EXIT_FAILURE;
 	}
 	util_set_local_offset(cfg->tz_offset_min);
+	store_set_max_pages(cfg->store_max_pages);
+	store_set_durable(cfg->store_fsync);
 	if (load_catalog(cfg) < 0) {
 		config_free(cfg);
 		return EXIT_USAGE;
@@ -482,6 +485,41 @@ static void reload(struct app *app, const char *config_path)
 
 /* Once a second on the main thread (its own connection): expiries and
  * re-sends to silent screens. */
+/* Copying the WAL into the database file competes with a fan-out for the
+ * disk and the CPU, so it waits while the senders have messages in
+ * flight: at most CHECKPOINT_DEFER_MS, and not past CHECKPOINT_WAL_MAX
+ * of WAL. */
+#define CHECKPOINT_DEFER_MS (5 * 60 * 1000)
+#define CHECKPOINT_WAL_MAX (1024LL * 1024 * 1024)
+
+static void checkpoint_when_quiet(struct app *app, struct store *store,
+				  int64_t now)
+{
+	static int64_t last_ms;
+	struct err err;
+	char wal[1100];
+	struct stat st;
+	snprintf(wal, sizeof wal, "%s-wal", app->cfg->store_path);
+	long long bytes = stat(wal, &st) == 0 ? (long long)st.st_size : 0;
+	bool busy = metrics_gauge_get(M_MQTT_INFLIGHT) > 0 ||
+		    metrics_gauge_get(M_WEBHOOK_INFLIGHT) > 0;
+	if (!last_ms)
+		last_ms = now;
+	if (busy && bytes < CHECKPOINT_WAL_MAX &&
+	    now - last_ms < CHECKPOINT_DEFER_MS)
+		return;
+	static int last_frames;
+	int frames = store_checkpoint(store, &err);
+	last_ms = now;
+	if (frames < 0)
+		log_error("%s", err.message);
+	else if (frames > last_frames + 16384) /* 64 MB of 4 KB pages */
+		log_info("store: checkpointed %d pages of WAL in %lld ms",
+			 frames - last_frames,
+			 (long long)(util_now_ms() - now));
+	last_frames = frames > 0 ? frames : 0;
+}
+
 static void run_periodic(struct app *app, struct store *store)
 {
 	struct err err;
@@ -515,6 +553,7 @@ static void run_periodic(struct app *app, struct store *store)
 	wake |= escalated > 0;
 	if (wake)
 		app_wake_senders(app);
+	checkpoint_when_quiet(app, store, now);
 }
 
 static int cmd_run(const char *config_path, int argc, char **argv)
@@ -613,6 +652,7 @@ done:
 	store_close(store);
 	store_thread_teardown();
 	metrics_free();
+	respcache_clear();
 	cap_unload();
 	curl_global_cleanup();
 	config_free(&cfg);

@@ -133,6 +133,11 @@ void metrics_gauge_set(enum metric_gauge g, int64_t v)
 	atomic_store(&gauges[g], v);
 }
 
+int64_t metrics_gauge_get(enum metric_gauge g)
+{
+	return atomic_load(&gauges[g]);
+}
+
 static int render_http(struct buf *out)
 {
 	int rc = 0;

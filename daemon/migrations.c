@@ -355,6 +355,23 @@ static const struct migration migrations[] = {
 	  " planned TEXT"                  /* the plan as the requester saw it */
 	  ");"
 	  "CREATE INDEX approvals_status ON approvals(status, expires_at);" },
+	{ 10, "outbox indexes that move less as deliveries go out",
+	  /* coverage reads only this index, in its order (it is polled
+	   * while a fan-out runs) */
+	  "CREATE INDEX deliveries_coverage ON deliveries(emergency_id,"
+	  " revision, escalation, town_code, tier, state, offline_at_send);"
+	  "DROP INDEX deliveries_emergency;"
+	  "DROP INDEX deliveries_state;"
+	  /* the claim's index holds only what waits: a delivery leaves it
+	   * once, when claimed, instead of moving at every state */
+	  "DROP INDEX deliveries_due;"
+	  "CREATE INDEX deliveries_due ON deliveries(kind, priority DESC,"
+	  " next_attempt_at, id) WHERE state = 'pending';"
+	  /* re-sends and escalation look for what was sent and not acked */
+	  "CREATE INDEX deliveries_sent ON deliveries(kind, tier, sent_at)"
+	  " WHERE state = 'sent';"
+	  /* nothing reads messages by emergency: by id or message_id only */
+	  "DROP INDEX messages_emergency;" },
 };
 
 #define N_MIGRATIONS (int)(sizeof migrations / sizeof migrations[0])

@@ -66,6 +66,11 @@ struct mqtt_sender {
 
 	struct inflight *slots; /* open addressing by mid */
 	size_t nslots, ninflight;
+	/* the same deliveries by id, for the claim to pass over: they stay
+	 * pending in the database until their PUBACK */
+	int64_t *taken;
+	size_t ntaken_slots;
+	size_t ntaken, ntaken_used; /* live entries; live and removed */
 	int64_t idle_until;     /* no claim before this unless woken */
 
 	int64_t *sent;
@@ -81,6 +86,86 @@ struct mqtt_sender {
 	size_t ack_prefix_len;
 	long bad_acks_logged;
 };
+
+/* ---- the deliveries taken: published and not yet recorded as sent ----
+ * They stay pending in the database until their PUBACK is written
+ * (flush), so the claim must pass over them. Open addressing by id;
+ * 0 is empty, -1 a removed entry (swept when the table is rebuilt). */
+
+static size_t taken_slot(const struct mqtt_sender *m, int64_t id)
+{
+	return (size_t)(((uint64_t)id * 0x9E3779B97F4A7C15ULL) >> 20) &
+	       (m->ntaken_slots - 1);
+}
+
+static bool taken_has(void *ud, int64_t id)
+{
+	const struct mqtt_sender *m = ud;
+	if (!m->ntaken_slots)
+		return false;
+	for (size_t k = taken_slot(m, id); m->taken[k];
+	     k = (k + 1) & (m->ntaken_slots - 1))
+		if (m->taken[k] == id)
+			return true;
+	return false;
+}
+
+static int taken_rebuild(struct mqtt_sender *m, size_t cap)
+{
+	int64_t *g = calloc(cap, sizeof *g);
+	if (!g)
+		return -1;
+	int64_t *old = m->taken;
+	size_t oldn = m->ntaken_slots;
+	m->taken = g;
+	m->ntaken_slots = cap;
+	m->ntaken_used = m->ntaken;
+	for (size_t i = 0; i < oldn; i++)
+		if (old[i] > 0) {
+			size_t k = taken_slot(m, old[i]);
+			while (m->taken[k])
+				k = (k + 1) & (cap - 1);
+			m->taken[k] = old[i];
+		}
+	free(old);
+	return 0;
+}
+
+static int taken_add(struct mqtt_sender *m, int64_t id)
+{
+	/* live and removed entries both fill the probe chains: at half
+	 * full, rebuild (twice as big if the live ones need it) */
+	if ((m->ntaken_used + 1) * 2 > m->ntaken_slots) {
+		size_t cap = m->ntaken_slots ? m->ntaken_slots : 4096;
+		while ((m->ntaken + 1) * 4 > cap)
+			cap *= 2;
+		if (taken_rebuild(m, cap) < 0)
+			return -1;
+	}
+	size_t k = taken_slot(m, id);
+	while (m->taken[k] > 0 && m->taken[k] != id)
+		k = (k + 1) & (m->ntaken_slots - 1);
+	if (m->taken[k] != id) {
+		if (!m->taken[k])
+			m->ntaken_used++;
+		m->taken[k] = id;
+		m->ntaken++;
+	}
+	return 0;
+}
+
+static void taken_del(struct mqtt_sender *m, int64_t id)
+{
+	if (!m->ntaken_slots)
+		return;
+	for (size_t k = taken_slot(m, id); m->taken[k];
+	     k = (k + 1) & (m->ntaken_slots - 1))
+		if (m->taken[k] == id) {
+			m->taken[k] = -1;
+			m->ntaken--;
+			return;
+		}
+}
 
 /* ---- in-flight map: mid -> delivery ---- */
 
@@ -153,12 +238,14 @@ static void flush(struct mqtt_sender *m)
 	int64_t now = util_now_ms();
 	if (m->nsent) {
 		if (outbox_mark_sent(m->store, m->sent, m->nsent, now, &err) < 0) {
-			/* they stay inflight and go out again after a
-			 * restart; try once more at the next flush */
+			/* still taken: not claimed again; they go out again
+			 * after a restart; try once more at the next flush */
 			log_error("mqtt: recording %zu PUBACKs: %s", m->nsent,
 				  err.message);
 			return;
 		}
+		for (size_t i = 0; i < m->nsent; i++)
+			taken_del(m, m->sent[i]);
 		m->nsent = 0;
 	}
 	if (m->npresence) {
@@ -280,6 +367,7 @@ static void on_publish(struct mosquitto *mosq, void *ud, int mid,
 		if (outbox_mark_failed(m->store, delivery, msg,
 				       util_now_ms() + 30000, false, &err) < 0)
 			log_error("mqtt: %s", err.message);
+		taken_del(m, delivery);
 		return;
 	}
 	metrics_add(M_MQTT_PUBACKS, 1);
@@ -431,8 +519,8 @@ static void publish_batch(struct mqtt_sender *m)
 		return;
 	if (room > CLAIM_BATCH)
 		room = CLAIM_BATCH;
-	if (outbox_claim(m->store, "mqtt", m->cfg->mqtt_alert_prefix, room,
-			 &items, &n, &err) < 0) {
+	if (outbox_peek(m->store, "mqtt", m->cfg->mqtt_alert_prefix, room,
+			taken_has, m, &items, &n, &err) < 0) {
 		log_error("mqtt: claiming deliveries: %s", err.message);
 		m->idle_until = util_now_ms() + IDLE_RECHECK_MS;
 		return;
@@ -440,8 +528,6 @@ static void publish_batch(struct mqtt_sender *m)
 	if (n == 0)
 		m->idle_until = util_now_ms() + IDLE_RECHECK_MS;
 	int64_t now = util_now_ms();
-	int64_t *unsent = calloc(n ? n : 1, sizeof *unsent);
-	size_t nunsent = 0;
 	for (size_t i = 0; i < n; i++) {
 		struct outbox_item *it = &items[i];
 		mosquitto_property *props = NULL;
@@ -472,7 +558,8 @@ static void publish_batch(struct mqtt_sender *m)
 		mosquitto_property_free_all(&props);
 		if (rc == MOSQ_ERR_SUCCESS) {
 			metrics_add(M_MQTT_PUBLISHED, 1);
-			if (inflight_put(m, mid, it->delivery) < 0)
+			if (inflight_put(m, mid, it->delivery) < 0 ||
+			    taken_add(m, it->delivery) < 0)
 				log_error("mqtt: out of memory tracking mid %d",
 					  mid);
 			if (it->attempts > 1)
@@ -480,9 +567,12 @@ static void publish_batch(struct mqtt_sender *m)
 					  it->message_id, it->target,
 					  it->attempts);
 		} else if (rc == MOSQ_ERR_NO_CONN || rc == MOSQ_ERR_CONN_LOST ||
-			   rc == MOSQ_ERR_NOMEM) {
-			if (unsent)
-				unsent[nunsent++] = it->delivery;
+			   rc == MOSQ_ERR_ERRNO || rc == MOSQ_ERR_NOMEM) {
+			/* still pending in the database: it goes out when
+			 * the connection is back (ERRNO is the socket failing
+			 * under the write, EPIPE when the broker just went:
+			 * the connection's fault, never the message's) */
+			continue;
 		} else {
 			/* the message itself cannot go (bad topic, too
 			 * big): dead, with the reason, for the office */
@@ -496,9 +586,6 @@ static void publish_batch(struct mqtt_sender *m)
 				log_error("mqtt: %s", err.message);
 		}
 	}
-	if (nunsent && outbox_release(m->store, unsent, nunsent, &err) < 0)
-		log_error("mqtt: releasing deliveries: %s", err.message);
-	free(unsent);
 	outbox_items_free(items, n);
 }
 
@@ -598,7 +685,8 @@ int mqtt_sender_start(struct app *app, struct mqtt_sender **out,
 		 cfg->mqtt_status_prefix);
 	m->status_prefix_len = strlen(cfg->mqtt_status_prefix);
 	if (store_open(cfg->store_path, cfg->store_busy_timeout_ms, &m->store,
-		       err) < 0)
+		       err) < 0 ||
+	    store_relax(m->store, err) < 0)
 		goto fail;
 	m->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (m->wake_fd < 0) {
@@ -690,6 +778,7 @@ void mqtt_sender_stop(struct mqtt_sender *m)
 	close(m->wake_fd);
 	store_close(m->store);
 	free(m->slots);
+	free(m->taken);
 	free(m->sent);
 	free(m->acks);
 	free(m->presence);

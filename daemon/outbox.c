@@ -171,6 +171,81 @@ int outbox_claim(struct store *s, const char *kind, const char *alert_prefix,
 	return claim(s, sql, kind, alert_prefix, limit, items, n, err);
 }
 
+int outbox_peek(struct store *s, const char *kind, const char *alert_prefix,
+		int limit, bool (*taken)(void *ud, int64_t delivery), void *ud,
+		struct outbox_item **items, size_t *n, struct err *err)
+{
+	/* ids first, from the index alone: the ones already in flight come
+	 * first in this order and are passed over cheaply */
+	static const char sql_ids[] =
+		"SELECT d.id FROM deliveries d"
+		" JOIN channels c ON c.id = d.channel_id AND c.enabled = 1"
+		" WHERE d.kind = ?1 AND d.state = 'pending'"
+		" AND d.next_attempt_at <= ?2"
+		" ORDER BY d.priority DESC, d.next_attempt_at, d.id LIMIT ?3";
+	static const char sql_item[] = CLAIM_COLUMNS " AND d.id = ?3";
+	struct outbox_item *out = NULL;
+	size_t count = 0;
+	int64_t *ids = NULL;
+	size_t nids = 0;
+	int rc;
+	*items = NULL;
+	*n = 0;
+	if (limit <= 0)
+		return 0;
+	int scan = limit + (int)OUTBOX_PEEK_SLACK;
+	out = calloc((size_t)limit, sizeof *out);
+	ids = calloc((size_t)limit, sizeof *ids);
+	if (!out || !ids) {
+		err_oom(err);
+		goto fail;
+	}
+	int64_t now = util_now_ms();
+	sqlite3_stmt *st = store_stmt(s, sql_ids, err);
+	if (!st)
+		goto fail;
+	store_bind_text(st, 1, kind);
+	sqlite3_bind_int64(st, 2, now);
+	sqlite3_bind_int(st, 3, scan);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW && nids < (size_t)limit) {
+		int64_t id = sqlite3_column_int64(st, 0);
+		if (!taken(ud, id))
+			ids[nids++] = id;
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
+		store_fail(s, err, "finding due deliveries");
+		goto fail;
+	}
+	for (size_t i = 0; i < nids; i++) {
+		st = store_stmt(s, sql_item, err);
+		if (!st)
+			goto fail;
+		store_bind_text(st, 1, kind);
+		sqlite3_bind_int64(st, 2, now);
+		sqlite3_bind_int64(st, 3, ids[i]);
+		rc = sqlite3_step(st);
+		if (rc == SQLITE_ROW && read_item(st, alert_prefix, &out[count++]) < 0) {
+			sqlite3_reset(st);
+			err_oom(err);
+			goto fail;
+		}
+		sqlite3_reset(st);
+		if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+			store_fail(s, err, "reading a due delivery");
+			goto fail;
+		}
+	}
+	free(ids);
+	*items = out;
+	*n = count;
+	return 0;
+fail:
+	free(ids);
+	outbox_items_free(out, count);
+	return -1;
+}
+
 int outbox_claim_except_busy(struct store *s, const char *kind, int limit,
 			     struct outbox_item **items, size_t *n,
 			     struct err *err)
@@ -315,12 +390,13 @@ int outbox_mark_sent(struct store *s, const int64_t *ids, size_t n,
 		     int64_t now, struct err *err)
 {
 	/* whether anyone was there to see it: the region's screens as the
-	 * broker took the message */
+	 * broker took the message. Pending: MQTT deliveries are not marked
+	 * in flight (outbox_peek); a superseded one stays superseded. */
 	static const char sql[] =
 		"UPDATE deliveries SET state = 'sent', sent_at = ?2,"
-		" last_error = NULL, offline_at_send = "
+		" attempts = attempts + 1, last_error = NULL, offline_at_send = "
 		PRESENCE_OFFLINE_SQL("deliveries.region_code", "?2")
-		" WHERE id = ?1 AND state = 'inflight'";
+		" WHERE id = ?1 AND state IN ('pending', 'inflight')";
 	if (!n)
 		return 0;
 	if (store_begin(s, err) < 0)
@@ -427,8 +503,9 @@ int outbox_mark_failed(struct store *s, int64_t id, const char *error,
 {
 	static const char sql[] =
 		"UPDATE deliveries SET state = CASE WHEN ?4 THEN 'dead'"
-		" ELSE 'pending' END, last_error = ?2, next_attempt_at = ?3"
-		" WHERE id = ?1 AND state = 'inflight'";
+		" ELSE 'pending' END, last_error = ?2, next_attempt_at = ?3,"
+		" attempts = attempts + 1"
+		" WHERE id = ?1 AND state IN ('pending', 'inflight')";
 	sqlite3_stmt *st = store_stmt(s, sql, err);
 	if (!st)
 		return -1;
@@ -437,32 +514,6 @@ int outbox_mark_failed(struct store *s, int64_t id, const char *error,
 	sqlite3_bind_int64(st, 3, next_ms);
 	sqlite3_bind_int(st, 4, dead);
 	return step_done(s, st, "recording a failed delivery", err);
-}
-
-int outbox_release(struct store *s, const int64_t *ids, size_t n,
-		   struct err *err)
-{
-	static const char sql[] =
-		"UPDATE deliveries SET state = 'pending',"
-		" attempts = max(attempts - 1, 0)"
-		" WHERE id = ? AND state = 'inflight'";
-	if (!n)
-		return 0;
-	if (store_begin(s, err) < 0)
-		return -1;
-	for (size_t i = 0; i < n; i++) {
-		sqlite3_stmt *st = store_stmt(s, sql, err);
-		if (!st)
-			goto fail;
-		sqlite3_bind_int64(st, 1, ids[i]);
-		if (step_done(s, st, "releasing deliveries", err) < 0)
-			goto fail;
-	}
-	if (store_commit(s, err) == 0)
-		return 0;
-fail:
-	store_rollback(s);
-	return -1;
 }
 
 int outbox_supersede(struct store *s, int64_t emergency, int revision,

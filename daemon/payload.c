@@ -8,6 +8,7 @@
 
 #include "config.h"
 #include "context.h"
+#include "buf.h"
 #include "jsonutil.h"
 #include "util.h"
 
@@ -39,46 +40,81 @@ static json_t *notices_brief(json_t *notices)
 	return out;
 }
 
+char *payload_notices_json(json_t *notices)
+{
+	json_t *brief = notices_brief(notices);
+	char *text = brief ? json_dumps(brief, JSON_COMPACT) : NULL;
+	json_decref(brief);
+	return text;
+}
+
+static int append_member(struct buf *b, const char *key, const char *value)
+{
+	return buf_append_str(b, ",\"") | buf_append_str(b, key) |
+	       buf_append_str(b, "\":") | ju_append_string(b, value);
+}
+
+/* Written straight into a buffer: it is built once per region of a plan,
+ * and a province has tens of thousands (a jansson object and a dump each
+ * cost more than the whole rest of the plan). */
 char *payload_envelope(const struct payload_in *in)
 {
-	char issued[40], expires[40], short_name[REGION_NAME_MAX + 1];
+	char issued_buf[40], expires_buf[40], short_name[REGION_NAME_MAX + 1];
 	const struct severity_info *sev = catalog_severity(in->severity);
 	bool zh = context_locale_is_zh(in->locale);
-	util_format_local(in->issued_ms, issued, sizeof issued);
-	util_format_local(in->expires_ms, expires, sizeof expires);
+	char *own_notices = NULL;
+	struct buf b = BUF_INIT;
+	const char *issued = in->issued, *expires = in->expires;
+	if (!issued) {
+		util_format_local(in->issued_ms, issued_buf, sizeof issued_buf);
+		issued = issued_buf;
+	}
+	if (!expires) {
+		util_format_local(in->expires_ms, expires_buf, sizeof expires_buf);
+		expires = expires_buf;
+	}
 	context_short_name(in->region->name, short_name, sizeof short_name);
-	json_t *o = json_pack(
-		"{s:s, s:s, s:I, s:i, s:s, s:s,"
-		" s:s, s:s, s:s, s:s, s:s, s:s,"
-		" s:s, s:{s:s, s:o, s:o},"
-		" s:s, s:s, s:o, s:o, s:o, s:o, s:s, s:s}",
-		"schema", PAYLOAD_SCHEMA,
-		"message_id", in->message_id,
-		"emergency_id", (json_int_t)in->emergency_id,
-		"revision", in->revision,
-		"msg_type", in->msg_type,
-		"status", in->exercise ? "exercise" : "actual",
-		"hazard", in->hazard->code,
-		"hazard_name", zh ? in->hazard->name_zh : in->hazard->name_en,
-		"severity", sev->code,
-		"colour", payload_colour(in->severity),
-		"colour_name", zh ? sev->name_zh : sev->name_en,
-		"level", sev->level,
-		"tier", config_level_name(in->region->level),
-		"region", "code", in->region->code,
-		"name", ju_string(in->region->name),
-		"short_name", ju_string(short_name),
-		"locale", in->locale,
-		"audience", in->audience,
-		"title", ju_string(in->title),
-		"body", ju_string(in->body),
-		"tts", ju_string(in->tts),
-		"notices", notices_brief(in->notices),
-		"issued", issued,
-		"expires", expires);
-	if (!o)
-		return NULL;
-	char *text = json_dumps(o, JSON_COMPACT);
-	json_decref(o);
-	return text;
+	const char *notices = in->notices_json;
+	if (!notices)
+		notices = own_notices = payload_notices_json(in->notices);
+	if (!sev || !notices)
+		goto fail;
+	int rc = buf_reserve(&b, 2048 + strlen(notices));
+	rc |= buf_append_str(&b, "{\"schema\":\"" PAYLOAD_SCHEMA "\"");
+	rc |= append_member(&b, "message_id", in->message_id);
+	rc |= buf_appendf(&b, ",\"emergency_id\":%lld,\"revision\":%d",
+			  (long long)in->emergency_id, in->revision);
+	rc |= append_member(&b, "msg_type", in->msg_type);
+	rc |= append_member(&b, "status", in->exercise ? "exercise" : "actual");
+	rc |= append_member(&b, "hazard", in->hazard->code);
+	rc |= append_member(&b, "hazard_name",
+			    zh ? in->hazard->name_zh : in->hazard->name_en);
+	rc |= append_member(&b, "severity", sev->code);
+	rc |= append_member(&b, "colour", payload_colour(in->severity));
+	rc |= append_member(&b, "colour_name", zh ? sev->name_zh : sev->name_en);
+	rc |= append_member(&b, "level", sev->level);
+	rc |= append_member(&b, "tier", config_level_name(in->region->level));
+	rc |= buf_append_str(&b, ",\"region\":{\"code\":");
+	rc |= ju_append_string(&b, in->region->code);
+	rc |= append_member(&b, "name", in->region->name);
+	rc |= append_member(&b, "short_name", short_name);
+	rc |= buf_append_char(&b, '}');
+	rc |= append_member(&b, "locale", in->locale);
+	rc |= append_member(&b, "audience", in->audience);
+	rc |= append_member(&b, "title", in->title ? in->title : "");
+	rc |= append_member(&b, "body", in->body ? in->body : "");
+	rc |= append_member(&b, "tts", in->tts ? in->tts : "");
+	rc |= buf_append_str(&b, ",\"notices\":");
+	rc |= buf_append_str(&b, notices);
+	rc |= append_member(&b, "issued", issued);
+	rc |= append_member(&b, "expires", expires);
+	rc |= buf_append_char(&b, '}');
+	if (rc)
+		goto fail;
+	free(own_notices);
+	return buf_steal(&b);
+fail:
+	free(own_notices);
+	buf_free(&b);
+	return NULL;
 }

@@ -11,6 +11,7 @@
 #define _GNU_SOURCE
 #include "plan.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,6 +36,15 @@ struct preg {
 	int first_child, next_sibling;
 	int towns, villages;
 	long deliveries;   /* towns: deliveries at and below them */
+	uint32_t ch_first, ch_count; /* its channels in plan.chans */
+	bool ch_loaded;
+};
+
+/* A channel as loaded in bulk for a whole plan: its strings interned
+ * (a province has one row per region, and a handful of locales). */
+struct chan_row {
+	int64_t id;
+	uint16_t kind, locale, audience;
 };
 
 struct tpl {
@@ -59,6 +69,7 @@ struct plan {
 	struct plan_result *res;
 	struct context_notice_cfg nc;
 	int64_t now;
+	char issued[40], expires[40];   /* formatted once for every payload */
 
 	struct preg *r;
 	size_t n, cap;
@@ -68,7 +79,9 @@ struct plan {
 	int *order;        /* indices sorted by path */
 	size_t norder;     /* regions added later are not in order[] */
 
-	struct tpl *tpl;
+	/* each entry on its own allocation: the render thread holds
+	 * pointers to them while this array grows */
+	struct tpl **tpl;
 	size_t ntpl, captpl;
 
 	/* the science notices of each (audience, locale), looked up once */
@@ -76,8 +89,21 @@ struct plan {
 		char audience[16];
 		char locale[36];
 		json_t *list;
-	} *notices;
+		char *json;    /* the envelope's "notices", dumped once */
+	} **notices;
 	size_t nnotices, capnotices;
+
+	/* context parts shared by every region's context: the emergency
+	 * (per kind of message and language), and each region's object
+	 * (by index; an ancestor of thousands of villages) */
+	struct emcache {
+		char msg_type[16];
+		bool zh;
+		json_t *obj;
+	} emcache[8];
+	size_t nemcache;
+	json_t **rjson;
+	size_t caprjson;
 
 	/* channels reached before, for PLAN_END and out-of-scope cancels */
 	struct reached {
@@ -88,6 +114,13 @@ struct plan {
 	size_t nreached;
 	int64_t *targeted; /* channel ids planned in this revision, sorted */
 	size_t ntargeted, captargeted;
+
+	/* every notify channel of the area, loaded before planning starts
+	 * (one query per area code instead of one per region) */
+	struct chan_row *chans;
+	size_t nchans, capchans;
+	char (*strs)[36];  /* interned kinds, locales, audiences */
+	size_t nstrs;
 };
 
 /* ---- the region set ---- */
@@ -322,14 +355,14 @@ static int get_template(struct plan *p, int tier, const char *locale,
 			struct tpl **out, struct err *err)
 {
 	for (size_t i = 0; i < p->ntpl; i++)
-		if (p->tpl[i].tier == tier &&
-		    strcmp(p->tpl[i].locale, locale) == 0) {
-			*out = &p->tpl[i];
+		if (p->tpl[i]->tier == tier &&
+		    strcmp(p->tpl[i]->locale, locale) == 0) {
+			*out = p->tpl[i];
 			return 0;
 		}
 	if (p->ntpl == p->captpl) {
 		size_t cap = p->captpl ? p->captpl * 2 : 8;
-		struct tpl *g = realloc(p->tpl, cap * sizeof *g);
+		struct tpl **g = realloc(p->tpl, cap * sizeof *g);
 		if (!g) {
 			err_oom(err);
 			return -1;
@@ -343,32 +376,37 @@ static int get_template(struct plan *p, int tier, const char *locale,
 		err->status = 500;
 		return -1;
 	}
-	struct tpl *x = &p->tpl[p->ntpl];
-	memset(x, 0, sizeof *x);
+	struct tpl *x = calloc(1, sizeof *x);
+	if (!x) {
+		template_text_free(&t);
+		err_oom(err);
+		return -1;
+	}
 	x->tier = tier;
 	snprintf(x->locale, sizeof x->locale, "%s", locale);
 	int rc = templates_compile(&t, x->c, err);
 	template_text_free(&t);
 	if (rc < 0) {
+		free(x);
 		err->status = 500;
 		err_prefix(err, "the stored template no longer compiles: ");
 		return -1;
 	}
-	p->ntpl++;
+	p->tpl[p->ntpl++] = x;
 	*out = x;
 	return 0;
 }
 
-static json_t *get_notices(struct plan *p, const char *audience,
-			   const char *locale, struct err *err)
+static const struct notices *get_notices(struct plan *p, const char *audience,
+					 const char *locale, struct err *err)
 {
 	for (size_t i = 0; i < p->nnotices; i++)
-		if (strcmp(p->notices[i].audience, audience) == 0 &&
-		    strcmp(p->notices[i].locale, locale) == 0)
-			return p->notices[i].list;
+		if (strcmp(p->notices[i]->audience, audience) == 0 &&
+		    strcmp(p->notices[i]->locale, locale) == 0)
+			return p->notices[i];
 	if (p->nnotices == p->capnotices) {
 		size_t cap = p->capnotices ? p->capnotices * 2 : 8;
-		struct notices *g = realloc(p->notices, cap * sizeof *g);
+		struct notices **g = realloc(p->notices, cap * sizeof *g);
 		if (!g) {
 			err_oom(err);
 			return NULL;
@@ -380,11 +418,59 @@ static json_t *get_notices(struct plan *p, const char *audience,
 					   audience, locale, err);
 	if (!list)
 		return NULL;
-	struct notices *x = &p->notices[p->nnotices++];
+	char *json = payload_notices_json(list);
+	struct notices *x = json ? calloc(1, sizeof *x) : NULL;
+	if (!x) {
+		free(json);
+		json_decref(list);
+		err_oom(err);
+		return NULL;
+	}
+	p->notices[p->nnotices++] = x;
 	snprintf(x->audience, sizeof x->audience, "%s", audience);
 	snprintf(x->locale, sizeof x->locale, "%s", locale);
 	x->list = list;
-	return list;
+	x->json = json;
+	return x;
+}
+
+static json_t *get_emergency_json(struct plan *p,
+				  const struct context_emergency *em,
+				  const char *locale)
+{
+	bool zh = context_locale_is_zh(locale);
+	for (size_t i = 0; i < p->nemcache; i++)
+		if (p->emcache[i].zh == zh &&
+		    strcmp(p->emcache[i].msg_type, em->msg_type) == 0)
+			return p->emcache[i].obj;
+	json_t *o = context_emergency_json(em, locale, &p->nc);
+	if (!o || p->nemcache == sizeof p->emcache / sizeof p->emcache[0])
+		return o ? (json_decref(o), NULL) : NULL; /* built per context */
+	struct emcache *c = &p->emcache[p->nemcache++];
+	snprintf(c->msg_type, sizeof c->msg_type, "%s", em->msg_type);
+	c->zh = zh;
+	c->obj = o;
+	return o;
+}
+
+/* NULL when it cannot be cached: the context builds its own. */
+static json_t *get_region_json(struct plan *p, int i,
+			       const struct region *r)
+{
+	if ((size_t)i >= p->caprjson) {
+		size_t cap = p->caprjson ? p->caprjson : 1024;
+		while (cap <= (size_t)i)
+			cap *= 2;
+		json_t **g = realloc(p->rjson, cap * sizeof *g);
+		if (!g)
+			return NULL;
+		memset(g + p->caprjson, 0, (cap - p->caprjson) * sizeof *g);
+		p->rjson = g;
+		p->caprjson = cap;
+	}
+	if (!p->rjson[i])
+		p->rjson[i] = context_region_json(r);
+	return p->rjson[i];
 }
 
 /* ---- rendering one message ---- */
@@ -435,14 +521,17 @@ static void rendered_free(struct rendered *m)
 	memset(m, 0, sizeof *m);
 }
 
+/* Renders one region's message. t and nz come from get_template and
+ * get_notices (the only parts that read the database), so this can run
+ * on the render thread. */
 static int render_message(struct plan *p, int i, const char *msg_type,
 			  const char *locale, const char *audience,
+			  struct tpl *t, const struct notices *nz,
 			  struct rendered *m, struct err *err)
 {
 	const struct plan_request *rq = p->rq;
 	struct region reg, anc[LEVEL_COUNT_MAX];
 	int nanc = 0, chain[LEVEL_COUNT_MAX];
-	struct tpl *t;
 	json_t *ctx = NULL;
 	int rc = -1;
 	memset(m, 0, sizeof *m);
@@ -452,11 +541,10 @@ static int render_message(struct plan *p, int i, const char *msg_type,
 		chain[nanc++] = j;
 	for (int k = 0; k < nanc; k++)
 		region_of(p, chain[nanc - 1 - k], &anc[k]);
-	if (get_template(p, reg.level, locale, &t, err) < 0)
-		return -1;
-	json_t *notices = get_notices(p, audience, locale, err);
-	if (!notices)
-		return -1;
+	json_t *notices = nz->list;
+	json_t *anc_json[LEVEL_COUNT_MAX];
+	for (int k = 0; k < nanc; k++)
+		anc_json[k] = get_region_json(p, chain[nanc - 1 - k], &anc[k]);
 	struct context_emergency em = {
 		.id = rq->emergency_id, .revision = rq->revision,
 		.msg_type = msg_type, .exercise = rq->exercise,
@@ -473,7 +561,8 @@ static int render_message(struct plan *p, int i, const char *msg_type,
 	struct context_input in = {
 		.em = &em, .locale = locale, .region = &reg, .ancestors = anc,
 		.nancestors = nanc, .scope = &scope, .notices = notices,
-		.notice = &p->nc,
+		.notice = &p->nc, .emergency = get_emergency_json(p, &em, locale),
+		.ancestor_json = anc_json,
 	};
 	if (!scope.regions || !(ctx = context_build(&in))) {
 		err_oom(err);
@@ -500,8 +589,9 @@ static int render_message(struct plan *p, int i, const char *msg_type,
 		.severity = rq->severity, .region = &reg, .locale = locale,
 		.audience = audience, .title = m->part[PART_TITLE],
 		.body = m->part[PART_BODY], .tts = m->part[PART_TTS],
-		.notices = notices, .issued_ms = rq->issued_ms,
-		.expires_ms = rq->expires_ms,
+		.notices = notices, .notices_json = nz->json,
+		.issued_ms = rq->issued_ms, .expires_ms = rq->expires_ms,
+		.issued = p->issued, .expires = p->expires,
 	};
 	m->payload = payload_envelope(&pin);
 	if (!m->payload) {
@@ -619,57 +709,117 @@ static int add_sample(struct plan *p, int i, const struct rendered *m)
 		"tts", ju_string(m->part[PART_TTS])));
 }
 
-/* Emits a region's channels: one message per (locale, audience, kind of
- * message), one delivery per channel. */
-static int emit_region(struct plan *p, int i, struct chan *ch, size_t nch,
-		       struct err *err)
+/* One message of a region: the channels that share it (same kind of
+ * message, locale and audience), and what it is rendered with. */
+struct group {
+	size_t first;          /* index of its first channel */
+	const char *msg_type;
+	struct tpl *t;
+	const struct notices *nz;
+	struct rendered m;
+};
+
+/* Groups a region's channels by message and resolves the template and
+ * notices of each group (the part that may read the database). */
+static int group_channels(struct plan *p, int i, const struct chan *ch,
+			  size_t nch, struct group **out, size_t *ngroups,
+			  struct err *err)
 {
-	bool *done = calloc(nch ? nch : 1, sizeof *done);
-	if (!done) {
+	struct group *g = calloc(nch ? nch : 1, sizeof *g);
+	size_t n = 0;
+	if (!g) {
 		err_oom(err);
 		return -1;
 	}
+	for (size_t a = 0; a < nch; a++) {
+		bool seen = false;
+		for (size_t k = 0; k < n && !seen; k++) {
+			const struct chan *b = &ch[g[k].first];
+			seen = b->cancel == ch[a].cancel &&
+			       strcmp(b->locale, ch[a].locale) == 0 &&
+			       strcmp(b->audience, ch[a].audience) == 0;
+		}
+		if (seen)
+			continue;
+		struct group *x = &g[n++];
+		x->first = a;
+		x->msg_type = ch[a].cancel ? "cancel" : p->rq->msg_type;
+		if (get_template(p, p->r[i].level, ch[a].locale, &x->t, err) < 0 ||
+		    !(x->nz = get_notices(p, ch[a].audience, ch[a].locale, err))) {
+			free(g);
+			return -1;
+		}
+	}
+	*out = g;
+	*ngroups = n;
+	return 0;
+}
+
+static int render_group(struct plan *p, int i, const struct chan *ch,
+			struct group *g, struct err *err)
+{
+	const struct chan *c = &ch[g->first];
+	return render_message(p, i, g->msg_type, c->locale, c->audience, g->t,
+			      g->nz, &g->m, err);
+}
+
+/* Writes a rendered group: its message, and a delivery per channel. */
+static int write_group(struct plan *p, int i, const struct chan *ch,
+		       size_t nch, const struct group *g, struct err *err)
+{
+	const struct chan *c = &ch[g->first];
+	int64_t message = 0;
+	if (!p->dry_run &&
+	    insert_message(p, i, g->msg_type, c->locale, c->audience, &g->m,
+			   &message, err) < 0)
+		return -1;
+	p->res->messages++;
+	for (size_t b = g->first; b < nch; b++) {
+		if (ch[b].cancel != c->cancel ||
+		    strcmp(ch[b].locale, c->locale) != 0 ||
+		    strcmp(ch[b].audience, c->audience) != 0)
+			continue;
+		if (!p->dry_run && insert_delivery(p, i, message, &ch[b], err) < 0)
+			return -1;
+		count_delivery(p, i, &ch[b]);
+	}
+	return 0;
+}
+
+static void groups_free(struct group *g, size_t n)
+{
+	for (size_t k = 0; k < n; k++)
+		rendered_free(&g[k].m);
+	free(g);
+}
+
+/* Emits a region's channels: one message per (locale, audience, kind of
+ * message), one delivery per channel. A dry run renders only the first
+ * region of each tier, for its sample. */
+static int emit_region(struct plan *p, int i, struct chan *ch, size_t nch,
+		       struct err *err)
+{
+	struct group *g = NULL;
+	size_t n = 0;
+	if (group_channels(p, i, ch, nch, &g, &n, err) < 0)
+		return -1;
 	int rc = -1;
 	bool sampled = json_object_get(p->res->samples,
 				       config_level_name(p->r[i].level)) != NULL;
-	for (size_t a = 0; a < nch; a++) {
-		if (done[a])
-			continue;
-		const char *msg_type = ch[a].cancel ? "cancel" : p->rq->msg_type;
-		struct rendered m = { 0 };
-		int64_t message = 0;
-		bool need_render = !p->dry_run || !sampled;
-		if (need_render) {
-			if (render_message(p, i, msg_type, ch[a].locale,
-					   ch[a].audience, &m, err) < 0)
+	for (size_t k = 0; k < n; k++) {
+		if (!p->dry_run || !sampled) {
+			if (render_group(p, i, ch, &g[k], err) < 0)
 				goto done;
-			if (p->dry_run && !ch[a].cancel)
-				add_sample(p, i, &m);
+			if (p->dry_run && !ch[g[k].first].cancel)
+				add_sample(p, i, &g[k].m);
 			sampled = true;
 		}
-		if (!p->dry_run &&
-		    insert_message(p, i, msg_type, ch[a].locale, ch[a].audience,
-				   &m, &message, err) < 0) {
-			rendered_free(&m);
+		if (write_group(p, i, ch, nch, &g[k], err) < 0)
 			goto done;
-		}
-		rendered_free(&m);
-		p->res->messages++;
-		for (size_t b = a; b < nch; b++) {
-			if (done[b] || ch[b].cancel != ch[a].cancel ||
-			    strcmp(ch[b].locale, ch[a].locale) != 0 ||
-			    strcmp(ch[b].audience, ch[a].audience) != 0)
-				continue;
-			done[b] = true;
-			if (!p->dry_run &&
-			    insert_delivery(p, i, message, &ch[b], err) < 0)
-				goto done;
-			count_delivery(p, i, &ch[b]);
-		}
 	}
 	rc = 0;
 done:
-	free(done);
+	groups_free(g, n);
 	return rc;
 }
 
@@ -686,6 +836,176 @@ static int target_channel(struct plan *p, int64_t id, struct err *err)
 		p->captargeted = cap;
 	}
 	p->targeted[p->ntargeted++] = id;
+	return 0;
+}
+
+static int intern(struct plan *p, const char *v, uint16_t *out)
+{
+	for (size_t k = 0; k < p->nstrs; k++)
+		if (strcmp(p->strs[k], v) == 0) {
+			*out = (uint16_t)k;
+			return 0;
+		}
+	if (p->nstrs >= UINT16_MAX)
+		return -1;
+	char (*g)[36] = realloc(p->strs, (p->nstrs + 1) * sizeof *g);
+	if (!g)
+		return -1;
+	p->strs = g;
+	snprintf(p->strs[p->nstrs], sizeof p->strs[0], "%s", v);
+	*out = (uint16_t)p->nstrs++;
+	return 0;
+}
+
+static int push_chan_row(struct plan *p, sqlite3_stmt *st, int col)
+{
+	if (p->nchans == p->capchans) {
+		size_t cap = p->capchans ? p->capchans * 2 : 4096;
+		struct chan_row *g = realloc(p->chans, cap * sizeof *g);
+		if (!g)
+			return -1;
+		p->chans = g;
+		p->capchans = cap;
+	}
+	struct chan_row *c = &p->chans[p->nchans];
+	c->id = sqlite3_column_int64(st, col);
+	if (intern(p, store_col_text(st, col + 1), &c->kind) < 0 ||
+	    intern(p, store_col_text(st, col + 2), &c->locale) < 0 ||
+	    intern(p, store_col_text(st, col + 3), &c->audience) < 0)
+		return -1;
+	p->nchans++;
+	return 0;
+}
+
+/* The channels of the regions below one area code, in one pass. A
+ * region met twice (areas that overlap) keeps its first load. */
+static int load_channels_below(struct plan *p, int root, struct err *err)
+{
+	static const char sql[] =
+		"SELECT r.code, ch.id, ch.kind, ch.locale, ch.audience"
+		" FROM regions r JOIN channels ch ON ch.region_code = r.code"
+		" WHERE (r.path = ?1 OR (r.path > ?1 || '/' AND r.path < ?1 || '0'))"
+		" AND ch.enabled = 1 AND ch.role = 'notify' AND (ch.auto = 0 OR ?2)"
+		" ORDER BY r.path, ch.id";
+	sqlite3_stmt *st = store_stmt(p->s, sql, err);
+	if (!st)
+		return -1;
+	store_bind_text(st, 1, arena_str(p, p->r[root].path));
+	sqlite3_bind_int(st, 2, p->cfg->channels_auto_mqtt);
+	int rc, cur = -1;
+	bool skip = false;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		int i = find_region(p, store_col_text(st, 0));
+		if (i < 0)
+			continue; /* imported meanwhile: not in this plan */
+		if (i != cur) {
+			cur = i;
+			skip = p->r[i].ch_loaded;
+			if (!skip) {
+				p->r[i].ch_loaded = true;
+				p->r[i].ch_first = (uint32_t)p->nchans;
+			}
+		}
+		if (skip)
+			continue;
+		if (push_chan_row(p, st, 1) < 0) {
+			sqlite3_reset(st);
+			err_oom(err);
+			return -1;
+		}
+		p->r[i].ch_count++;
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE)
+		return store_fail(p->s, err, "reading channels");
+	/* the rest of the subtree has none: loaded too */
+	const char *top = arena_str(p, p->r[root].path);
+	size_t len = strlen(top);
+	for (size_t i = 0; i < p->n; i++) {
+		const char *path = arena_str(p, p->r[i].path);
+		if (!p->r[i].ch_loaded && strncmp(path, top, len) == 0 &&
+		    (path[len] == '\0' || path[len] == '/'))
+			p->r[i].ch_loaded = true;
+	}
+	return 0;
+}
+
+static int region_channels(struct plan *p, int i, struct chan **out,
+			   size_t *n, struct err *err);
+
+/* Every channel the plan may send to: the area's in bulk, then the
+ * ancestors' (a few) one by one. */
+static int load_channels(struct plan *p, struct err *err)
+{
+	for (size_t a = 0; a < p->rq->narea; a++) {
+		int i = find_region(p, p->rq->area[a]);
+		if (i >= 0 && !p->r[i].ch_loaded &&
+		    load_channels_below(p, i, err) < 0)
+			return -1;
+	}
+	for (size_t i = 0; i < p->n; i++) {
+		if (p->r[i].ch_loaded)
+			continue;
+		struct chan *ch = NULL;
+		size_t nch = 0;
+		if (region_channels(p, (int)i, &ch, &nch, err) < 0)
+			return -1;
+		p->r[i].ch_loaded = true;
+		p->r[i].ch_first = (uint32_t)p->nchans;
+		for (size_t k = 0; k < nch; k++) {
+			struct chan_row *c;
+			if (p->nchans == p->capchans) {
+				size_t cap = p->capchans ? p->capchans * 2 : 4096;
+				struct chan_row *g = realloc(p->chans, cap * sizeof *g);
+				if (!g) {
+					free(ch);
+					err_oom(err);
+					return -1;
+				}
+				p->chans = g;
+				p->capchans = cap;
+			}
+			c = &p->chans[p->nchans];
+			c->id = ch[k].id;
+			if (intern(p, ch[k].kind, &c->kind) < 0 ||
+			    intern(p, ch[k].locale, &c->locale) < 0 ||
+			    intern(p, ch[k].audience, &c->audience) < 0) {
+				free(ch);
+				err_oom(err);
+				return -1;
+			}
+			p->nchans++;
+			p->r[i].ch_count++;
+		}
+		free(ch);
+	}
+	return 0;
+}
+
+/* A region's channels from the bulk load, as the planner's struct chan. */
+static int loaded_channels(struct plan *p, int i, struct chan **out,
+			   size_t *n, struct err *err)
+{
+	const struct preg *x = &p->r[i];
+	*out = NULL;
+	*n = x->ch_count;
+	if (!x->ch_count)
+		return 0;
+	struct chan *ch = calloc(x->ch_count, sizeof *ch);
+	if (!ch) {
+		err_oom(err);
+		return -1;
+	}
+	for (uint32_t k = 0; k < x->ch_count; k++) {
+		const struct chan_row *r = &p->chans[x->ch_first + k];
+		ch[k].id = r->id;
+		snprintf(ch[k].kind, sizeof ch[k].kind, "%s", p->strs[r->kind]);
+		snprintf(ch[k].locale, sizeof ch[k].locale, "%s",
+			 p->strs[r->locale]);
+		snprintf(ch[k].audience, sizeof ch[k].audience, "%s",
+			 p->strs[r->audience]);
+	}
+	*out = ch;
 	return 0;
 }
 
@@ -736,8 +1056,183 @@ static int region_channels(struct plan *p, int i, struct chan **out,
 	return 0;
 }
 
+/* ---- the render thread ----
+ *
+ * A big plan renders on a second thread while this one reads channels and
+ * writes rows: the two halves take about the same time, and a province's
+ * declaration waits for both. What they share, and how:
+ *   - the job ring and its counters, under `lock`;
+ *   - each job: filled by the planning thread before it is counted in
+ *     `filled`, rendered by the render thread before `rendered` passes
+ *     it, written and freed by the planning thread after;
+ *   - the plan: the render thread only reads the region arrays (nothing
+ *     is added to them during plan_alert) and the templates and notices
+ *     a job points to (their entries never move); it alone uses the
+ *     context caches (emcache, rjson), which the planning thread does not
+ *     touch until the render thread has ended. The database is the
+ *     planning thread's alone. */
+
+#define JOBS 512               /* regions between reading and writing */
+#define PIPELINE_MIN 256       /* smaller plans render inline */
+
+struct job {
+	int region;
+	struct chan *ch;
+	size_t nch;
+	struct group *g;
+	size_t ng;
+	int rc;
+	struct err err;
+};
+
+struct pipeline {
+	struct plan *p;
+	pthread_mutex_t lock;
+	pthread_cond_t more, done;
+	struct job jobs[JOBS];
+	size_t filled, rendered;       /* jobs ever filled, ever rendered */
+	bool finished, failed;
+};
+
+static void *render_main(void *arg)
+{
+	struct pipeline *pl = arg;
+	pthread_mutex_lock(&pl->lock);
+	for (;;) {
+		while (pl->rendered == pl->filled && !pl->finished)
+			pthread_cond_wait(&pl->more, &pl->lock);
+		if (pl->rendered == pl->filled)
+			break;
+		struct job *j = &pl->jobs[pl->rendered % JOBS];
+		bool skip = pl->failed; /* the plan is abandoned */
+		pthread_mutex_unlock(&pl->lock);
+		j->rc = 0;
+		for (size_t k = 0; k < j->ng && j->rc == 0 && !skip; k++)
+			j->rc = render_group(pl->p, j->region, j->ch, &j->g[k],
+					     &j->err);
+		pthread_mutex_lock(&pl->lock);
+		pl->rendered++;
+		pthread_cond_signal(&pl->done);
+	}
+	pthread_mutex_unlock(&pl->lock);
+	return NULL;
+}
+
+static void job_clear(struct job *j)
+{
+	groups_free(j->g, j->ng);
+	free(j->ch);
+	memset(j, 0, sizeof *j);
+}
+
+/* Reads region i's channels into a job; *j->ch stays NULL when it has
+ * none. */
+static int job_fill(struct plan *p, int i, struct job *j, struct err *err)
+{
+	memset(j, 0, sizeof *j);
+	j->region = i;
+	if (loaded_channels(p, i, &j->ch, &j->nch, err) < 0)
+		return -1;
+	for (size_t c = 0; c < j->nch; c++)
+		if (target_channel(p, j->ch[c].id, err) < 0)
+			return -1;
+	return j->nch ? group_channels(p, i, j->ch, j->nch, &j->g, &j->ng, err)
+		      : 0;
+}
+
+static int job_write(struct plan *p, struct job *j, struct err *err)
+{
+	if (j->rc < 0) {
+		*err = j->err;
+		return -1;
+	}
+	for (size_t k = 0; k < j->ng; k++)
+		if (write_group(p, j->region, j->ch, j->nch, &j->g[k], err) < 0)
+			return -1;
+	return 0;
+}
+
+static int plan_alert_pipelined(struct plan *p, struct err *err)
+{
+	struct pipeline *pl = calloc(1, sizeof *pl);
+	pthread_t thread;
+	size_t written = 0, k = 0;
+	int rc = -1;
+	if (!pl) {
+		err_oom(err);
+		return -1;
+	}
+	pl->p = p;
+	pthread_mutex_init(&pl->lock, NULL);
+	pthread_cond_init(&pl->more, NULL);
+	pthread_cond_init(&pl->done, NULL);
+	if (pthread_create(&thread, NULL, render_main, pl) != 0) {
+		err_internal(err, "cannot start the render thread");
+		goto destroy;
+	}
+	for (;;) {
+		/* fill what the ring has room for, then write what is ready */
+		while (k < p->norder && pl->filled - written < JOBS) {
+			int i = p->order[k++];
+			if (!(p->rq->tiers & (1u << p->r[i].level)))
+				continue;
+			p->res->regions++;
+			struct job *j = &pl->jobs[pl->filled % JOBS];
+			if (job_fill(p, i, j, err) < 0) {
+				job_clear(j);
+				goto stop;
+			}
+			if (!j->nch) {
+				job_clear(j);
+				continue;
+			}
+			pthread_mutex_lock(&pl->lock);
+			pl->filled++;
+			pthread_cond_signal(&pl->more);
+			pthread_mutex_unlock(&pl->lock);
+		}
+		if (written == pl->filled)
+			break;
+		pthread_mutex_lock(&pl->lock);
+		while (pl->rendered == written)
+			pthread_cond_wait(&pl->done, &pl->lock);
+		size_t ready = pl->rendered;
+		pthread_mutex_unlock(&pl->lock);
+		for (; written < ready; written++) {
+			struct job *j = &pl->jobs[written % JOBS];
+			int w = job_write(p, j, err);
+			job_clear(j);
+			if (w < 0) {
+				written++;
+				goto stop;
+			}
+		}
+	}
+	rc = 0;
+stop:
+	pthread_mutex_lock(&pl->lock);
+	pl->finished = true;
+	pl->failed = rc < 0;
+	pthread_cond_signal(&pl->more);
+	pthread_mutex_unlock(&pl->lock);
+	pthread_join(thread, NULL);
+	/* after a failure: what was filled and not written */
+	for (; written < pl->filled; written++)
+		job_clear(&pl->jobs[written % JOBS]);
+destroy:
+	pthread_cond_destroy(&pl->done);
+	pthread_cond_destroy(&pl->more);
+	pthread_mutex_destroy(&pl->lock);
+	free(pl);
+	return rc;
+}
+
 static int plan_alert(struct plan *p, struct err *err)
 {
+	if (load_channels(p, err) < 0)
+		return -1;
+	if (!p->dry_run && p->norder >= PIPELINE_MIN)
+		return plan_alert_pipelined(p, err);
 	for (size_t k = 0; k < p->norder; k++) {
 		int i = p->order[k];
 		if (!(p->rq->tiers & (1u << p->r[i].level)))
@@ -745,7 +1240,7 @@ static int plan_alert(struct plan *p, struct err *err)
 		p->res->regions++;
 		struct chan *ch = NULL;
 		size_t nch = 0;
-		if (region_channels(p, i, &ch, &nch, err) < 0)
+		if (loaded_channels(p, i, &ch, &nch, err) < 0)
 			return -1;
 		int rc = 0;
 		for (size_t c = 0; c < nch && rc == 0; c++)
@@ -894,6 +1389,8 @@ int plan_run(struct store *s, const struct config *cfg,
 		goto done;
 	}
 	preview_notice_cfg(cfg, &p.nc);
+	util_format_local(rq->issued_ms, p.issued, sizeof p.issued);
+	util_format_local(rq->expires_ms, p.expires, sizeof p.expires);
 	if (load_area(&p, err) < 0)
 		goto done;
 	if (link_tree(&p) < 0) {
@@ -919,17 +1416,29 @@ int plan_run(struct store *s, const struct config *cfg,
 	}
 	rc = 0;
 done:
-	for (size_t i = 0; i < p.ntpl; i++)
-		templates_compiled_free(p.tpl[i].c);
+	for (size_t i = 0; i < p.ntpl; i++) {
+		templates_compiled_free(p.tpl[i]->c);
+		free(p.tpl[i]);
+	}
 	free(p.tpl);
-	for (size_t i = 0; i < p.nnotices; i++)
-		json_decref(p.notices[i].list);
+	for (size_t i = 0; i < p.nnotices; i++) {
+		json_decref(p.notices[i]->list);
+		free(p.notices[i]->json);
+		free(p.notices[i]);
+	}
 	free(p.notices);
+	for (size_t i = 0; i < p.nemcache; i++)
+		json_decref(p.emcache[i].obj);
+	for (size_t i = 0; i < p.caprjson; i++)
+		json_decref(p.rjson[i]);
+	free(p.rjson);
 	free(p.r);
 	free(p.index);
 	free(p.order);
 	free(p.reached);
 	free(p.targeted);
+	free(p.chans);
+	free(p.strs);
 	buf_free(&p.arena);
 	if (rc < 0)
 		plan_result_free(out);

@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,6 +30,25 @@ struct store {
 	struct stmt_slot cache[STMT_CACHE_SLOTS];
 	int depth;        /* transactions open: 1 = BEGIN, more = SAVEPOINTs */
 };
+
+static atomic_int max_pages; /* set once at start, read by every open */
+
+void store_set_max_pages(int pages)
+{
+	atomic_store(&max_pages, pages);
+}
+
+static atomic_bool durable;
+
+void store_set_durable(bool on)
+{
+	atomic_store(&durable, on);
+}
+
+int store_relax(struct store *s, struct err *err)
+{
+	return store_exec(s, "PRAGMA synchronous=NORMAL", err);
+}
 
 sqlite3 *store_db(struct store *s)
 {
@@ -137,8 +157,24 @@ int store_open(const char *path, int64_t busy_timeout_ms, struct store **out,
 		goto fail;
 	}
 	if (store_exec(s, "PRAGMA foreign_keys=ON", err) < 0 ||
-	    store_exec(s, "PRAGMA synchronous=NORMAL", err) < 0)
+	    store_exec(s, atomic_load(&durable) ? "PRAGMA synchronous=FULL"
+						: "PRAGMA synchronous=NORMAL",
+		       err) < 0 ||
+	    /* checkpoints run on the main thread (store_checkpoint), not in
+	     * the commit that crossed the threshold: that commit may be a
+	     * province's declaration waiting for its 201, or the MQTT
+	     * sender in the middle of a fan-out */
+	    store_exec(s, "PRAGMA wal_autocheckpoint=0", err) < 0)
 		goto fail;
+	int pages = atomic_load(&max_pages);
+	if (pages > 0) {
+		/* past it a write fails with SQLITE_FULL: 507, nothing stored,
+		 * as on a full disk (SQLite keeps it at least the current size) */
+		char sql[48];
+		snprintf(sql, sizeof sql, "PRAGMA max_page_count=%d", pages);
+		if (store_exec(s, sql, err) < 0)
+			goto fail;
+	}
 	*out = s;
 	return 0;
 fail:
@@ -355,6 +391,16 @@ void store_thread_teardown(void)
 	}
 	free(thread_db_path);
 	thread_db_path = NULL;
+}
+
+int store_checkpoint(struct store *s, struct err *err)
+{
+	int log_frames = 0, done = 0;
+	int rc = sqlite3_wal_checkpoint_v2(s->db, NULL, SQLITE_CHECKPOINT_PASSIVE,
+					   &log_frames, &done);
+	if (rc != SQLITE_OK && rc != SQLITE_BUSY)
+		return store_fail(s, err, "checkpointing the WAL");
+	return done;
 }
 
 int store_list(struct store *s, sqlite3_stmt *st,

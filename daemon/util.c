@@ -149,16 +149,25 @@ static size_t utf8_decode(const unsigned char *s, size_t len, uint32_t *cp)
 	return n;
 }
 
+/* Every rendered message goes through this (twice, with jansson), and
+ * most of it is Chinese: ASCII and the three-byte sequences of the CJK
+ * planes are checked inline, the rest by utf8_decode. */
 bool util_utf8_valid(const char *s, size_t len)
 {
 	const unsigned char *p = (const unsigned char *)s;
 	size_t i = 0;
 	while (i < len) {
-		uint32_t cp;
-		if (p[i] < 0x80) {
+		unsigned char c = p[i];
+		if (c < 0x80) {
 			i++;
 			continue;
 		}
+		if (c >= 0xE1 && c <= 0xEC && i + 2 < len &&
+		    (p[i + 1] & 0xC0) == 0x80 && (p[i + 2] & 0xC0) == 0x80) {
+			i += 3; /* U+1000–U+CFFF: never overlong or a surrogate */
+			continue;
+		}
+		uint32_t cp;
 		size_t n = utf8_decode(p + i, len - i, &cp);
 		if (!n)
 			return false;
@@ -207,6 +216,14 @@ int64_t util_now_ms(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int64_t util_thread_cpu_us(void)
+{
+	struct timespec ts;
+	if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) < 0)
+		return 0;
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
 int util_format_iso(int64_t ms, int offset_min, char *out, size_t cap)

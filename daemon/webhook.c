@@ -647,6 +647,7 @@ int webhook_sender_start(struct app *app, struct webhook_sender **out,
 	w->rand_state = (unsigned)util_now_ms();
 	if (store_open(cfg->store_path, cfg->store_busy_timeout_ms, &w->store,
 		       err) < 0 ||
+	    store_relax(w->store, err) < 0 ||
 	    outbox_busy_setup(w->store, err) < 0)
 		goto fail;
 	w->multi = curl_multi_init();

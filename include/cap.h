@@ -17,6 +17,9 @@
 
 #define CAP_NS "urn:oasis:names:tc:emergency:cap:1.2"
 #define CAP_MAX_BODY (1 << 20)
+/* The longest sender or identifier taken in (bytes): the export writes
+ * them back from buffers of this size, and must not cut them. */
+#define CAP_ID_MAX 255
 
 /* The schema and the event table, once at start (before threads). */
 int cap_load(const char *data_dir, struct err *err);

@@ -40,6 +40,8 @@ struct config {
 
 	char *store_path;
 	int64_t store_busy_timeout_ms;
+	int store_max_pages;     /* 0: unlimited */
+	bool store_fsync;
 
 	char *http_host;
 	int http_port;
@@ -48,6 +50,7 @@ struct config {
 	int64_t http_max_import_body;
 	int64_t http_connection_timeout_ms;
 	int http_max_connections;
+	int64_t http_cache_ms;
 	char *http_public_url;
 
 	char *mqtt_host;

@@ -49,10 +49,19 @@ struct context_input {
 	const struct context_scope *scope;
 	json_t *notices;                /* borrowed; may be NULL */
 	const struct context_notice_cfg *notice;
+	/* Optional parts built once and shared by many contexts (a plan
+	 * renders one per region): context_emergency_json of em, and
+	 * context_region_json of each ancestor. Borrowed; NULL: built here. */
+	json_t *emergency;
+	json_t *const *ancestor_json;
 };
 
 /* A new context object, or NULL on out of memory. */
 json_t *context_build(const struct context_input *in);
+json_t *context_emergency_json(const struct context_emergency *em,
+			       const char *locale,
+			       const struct context_notice_cfg *nc);
+json_t *context_region_json(const struct region *r);
 
 /* true for zh, zh-CN, zh-Hans…: Chinese wording and separators. */
 bool context_locale_is_zh(const char *locale);

@@ -15,6 +15,12 @@
 json_t *ju_string(const char *s);
 json_t *ju_stringn(const char *s, size_t len);
 
+struct buf;
+/* Appends s as a JSON string literal (quoted, escaped; invalid UTF-8
+ * becomes U+FFFD as in ju_string; NULL appends null), for JSON written
+ * straight into a buffer on hot paths. Returns -1 on out of memory. */
+int ju_append_string(struct buf *b, const char *s);
+
 /* A time in ms as ISO 8601 in the configured offset; 0 or less → null. */
 json_t *ju_time(int64_t ms);
 

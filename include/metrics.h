@@ -43,6 +43,7 @@ void metrics_free(void);
 void metrics_http_observe(int route, int status, int64_t duration_us);
 void metrics_add(enum metric_counter c, uint64_t n);
 void metrics_gauge_set(enum metric_gauge g, int64_t v);
+int64_t metrics_gauge_get(enum metric_gauge g);
 int metrics_render(struct buf *out);
 
 #endif

@@ -45,6 +45,19 @@ int outbox_reset_inflight(struct store *s, const char *kind, struct err *err);
 /* Claims up to limit due deliveries of a kind (pending, next attempt
  * reached), most urgent first, and marks them inflight. MQTT targets are
  * resolved to topics with alert_prefix. */
+/* How many in-flight deliveries a peek passes over at most: the MQTT
+ * window ([mqtt] max_inflight) is read again from the start each time. */
+#define OUTBOX_PEEK_SLACK 65535
+
+/* The MQTT sender's claim: the next `limit` due deliveries that `taken`
+ * does not hold (the sender's own in-flight set), read without writing.
+ * A delivery stays pending while the broker has it: nothing to write
+ * until its PUBACK (outbox_mark_sent), and nothing to undo after a crash
+ * or a disconnect. */
+int outbox_peek(struct store *s, const char *kind, const char *alert_prefix,
+		int limit, bool (*taken)(void *ud, int64_t delivery), void *ud,
+		struct outbox_item **items, size_t *n, struct err *err);
+
 int outbox_claim(struct store *s, const char *kind, const char *alert_prefix,
 		 int limit, struct outbox_item **items, size_t *n,
 		 struct err *err);
@@ -111,9 +124,6 @@ int outbox_mark_acked(struct store *s, const struct outbox_ack *acks,
 int outbox_mark_failed(struct store *s, int64_t id, const char *error,
 		       int64_t next_ms, bool dead, struct err *err);
 
-/* Returns claimed deliveries to pending untouched (not sent after all). */
-int outbox_release(struct store *s, const int64_t *ids, size_t n,
-		   struct err *err);
 
 /* Older revisions' deliveries that have not gone out are superseded by
  * the new revision's. */

@@ -15,8 +15,24 @@
 
 struct store;
 
+/* The most pages every connection opened from now on lets the database
+ * grow to ([store] max_pages; 0: no limit). A process-wide setting
+ * because SQLite's max_page_count belongs to each connection, and every
+ * thread opens its own. */
+void store_set_max_pages(int pages);
+
+/* Whether commits of connections opened from now on wait until they are
+ * on disk (synchronous=FULL: a declaration answered 201 survives a power
+ * cut, not only a crash of the daemon) or only until the WAL has them
+ * (NORMAL). [store] fsync. */
+void store_set_durable(bool on);
+/* This connection's commits need not wait for the disk: the senders',
+ * whose marks (sent, acked) only cost a re-send if a power cut loses
+ * them, and which commit many times a second in a fan-out. */
+int store_relax(struct store *s, struct err *err);
+
 /* Opens (creating if needed) the database: WAL, foreign keys on, the
- * busy timeout. Does not migrate. */
+ * busy timeout, the page limit. Does not migrate. */
 int store_open(const char *path, int64_t busy_timeout_ms, struct store **out,
 	       struct err *err);
 void store_close(struct store *s);
@@ -64,6 +80,11 @@ int store_bind_text(sqlite3_stmt *st, int i, const char *text);
 int store_bind_textn(sqlite3_stmt *st, int i, const char *text, size_t len);
 /* A column as a C string, "" for NULL. */
 const char *store_col_text(sqlite3_stmt *st, int i);
+
+/* Copies what the WAL holds into the database file, as far as readers
+ * allow (PASSIVE). Returns the frames copied. The main thread calls it
+ * every second; no connection checkpoints on its own. */
+int store_checkpoint(struct store *s, struct err *err);
 
 /* Steps a prepared, bound statement to its end and answers
  * {"items": [row(st) of each row]}; resets it. `what` names the query in

@@ -25,6 +25,9 @@ size_t util_utf8_chars(const char *s, size_t len);
 size_t util_screen_width2(const char *s, size_t len);
 
 int64_t util_now_ms(void);
+/* CPU time of the calling thread, in microseconds (for logs: a busy
+ * machine stretches wall time, not this). */
+int64_t util_thread_cpu_us(void);
 /* Writes ISO 8601 with the given offset ("2026-11-29T10:00:00+08:00"). */
 int util_format_iso(int64_t ms, int offset_min, char *out, size_t cap);
 /* Parses ISO 8601 ("2026-11-29T10:00:00+08:00", "…Z", "…+0800",
