@@ -37,6 +37,8 @@ struct sink {
 	const char *filter;
 	const char *client_id;
 	long long expect;       /* 0: no count to stop at */
+	const char *expect_file; /* where the count may appear later */
+	double expect_checked;  /* CLOCK_MONOTONIC ms of the last look at it */
 	double timeout_s;       /* silence after the first message that ends the run */
 	double first_timeout_s; /* 0: wait for the first message for ever */
 	int receive_max;
@@ -75,9 +77,11 @@ static void sink_usage(FILE *to)
 	fprintf(to,
 		"usage: mqtt_sink [--host H] [--port P] [--topic FILTER] [--expect N]\n"
 		"                 [--timeout S] [--first-timeout S] [--record FILE]\n"
-		"                 [--id CLIENT_ID] [--receive-max N]\n"
+		"                 [--id CLIENT_ID] [--receive-max N] [--expect-file FILE]\n"
 		"  --topic          filter to subscribe to (default %s)\n"
 		"  --expect N       stop after N live messages\n"
+		"  --expect-file FILE  the same, with N read from FILE once it exists\n"
+		"                   (for a count known only after the subscription)\n"
 		"  --timeout S      stop after S seconds without a message, once one\n"
 		"                   has arrived (default 5)\n"
 		"  --first-timeout S  give up if no live message comes within S seconds\n"
@@ -192,6 +196,30 @@ static void sink_on_disconnect(struct mosquitto *mosq, void *obj, int rc,
 	}
 }
 
+/* The fan-out's subscriber starts before the POST that tells how many
+ * messages to expect; the script writes the count to a file then. Looked
+ * at every 100 ms at most: the loop turns once per network event. */
+static void sink_check_expect_file(struct sink *s, double now_mono)
+{
+	if (s->expect > 0 || s->expect_file == NULL || now_mono - s->expect_checked < 100.0)
+		return;
+	s->expect_checked = now_mono;
+	FILE *f = fopen(s->expect_file, "r");
+	if (f == NULL)
+		return;
+	char line[32];
+	long long n = 0;
+	if (fgets(line, sizeof line, f) != NULL) {
+		line[strcspn(line, "\r\n")] = '\0';
+		if (sink_parse_ll(line, 1, LLONG_MAX, &n) == 0) {
+			s->expect = n;
+			if (s->received >= n)
+				s->done = true;
+		}
+	}
+	fclose(f);
+}
+
 static int sink_args(struct sink *s, int argc, char **argv)
 {
 	for (int i = 1; i < argc; i++) {
@@ -218,6 +246,8 @@ static int sink_args(struct sink *s, int argc, char **argv)
 		} else if (strcmp(a, "--expect") == 0) {
 			if (sink_parse_ll(v, 0, LLONG_MAX, &s->expect) != 0)
 				goto bad;
+		} else if (strcmp(a, "--expect-file") == 0) {
+			s->expect_file = v;
 		} else if (strcmp(a, "--timeout") == 0) {
 			if (sink_parse_seconds(v, &s->timeout_s) != 0 || s->timeout_s <= 0.0)
 				goto bad;
@@ -321,6 +351,9 @@ int main(int argc, char **argv)
 			break;
 		}
 		double now = sink_clock_ms(CLOCK_MONOTONIC);
+		sink_check_expect_file(&s, now);
+		if (s.done)
+			break;
 		if (s.received > 0 && now - s.last_mono >= s.timeout_s * 1000.0)
 			break;
 		if (s.ready && s.received == 0 && s.first_timeout_s > 0.0 &&
