@@ -55,6 +55,15 @@ struct conn_watch {
 	bool cut;
 };
 
+/* Changes run on one writer thread, not on the pool's. libmicrohttpd's
+ * pool thread serves all the connections it was given, so a declaration
+ * that takes seconds to plan would stall every reader that shares its
+ * thread (a p99 of seconds for GETs during a province fan-out). The
+ * connection is suspended, the change queued; the writer runs it on its
+ * own database connection and resumes the connection with the answer.
+ * One writer is no loss: SQLite takes one write at a time anyway, and a
+ * queue waits in order where concurrent writers would wait on the lock
+ * (and give up after busy_timeout). */
 struct http_server {
 	struct MHD_Daemon *mhd;
 	struct app *app;
@@ -67,6 +76,11 @@ struct http_server {
 	struct conn_watch *watched;
 	bool watchdog_running, watchdog_stop;
 	pthread_t watchdog;
+	pthread_mutex_t writer_lock;  /* the queue and writer_stop */
+	pthread_cond_t writer_wake;
+	struct http_req *writer_head, *writer_tail;
+	bool writer_running, writer_stop;
+	pthread_t writer;
 };
 
 static int64_t now_us(void)
@@ -565,6 +579,95 @@ static void run_handler(struct http_req *req, struct http_res *res)
 	}
 }
 
+/* The answer goes out; HEAD gets the headers only (libmicrohttpd sends
+ * the Content-Length of what it is given). */
+static enum MHD_Result send_answer(struct http_req *req, struct http_res *res)
+{
+	if (strcmp(req->method, "HEAD") == 0) {
+		free(res->body);
+		res->body = NULL;
+		res->len = 0;
+	}
+	return send_res(req, res);
+}
+
+/* ---- the writer (see struct http_server) ---- */
+
+static enum MHD_Result writer_queue(struct http_server *srv,
+				    struct http_req *req)
+{
+	MHD_suspend_connection(req->conn);
+	pthread_mutex_lock(&srv->writer_lock);
+	req->writer_next = NULL;
+	if (srv->writer_tail)
+		srv->writer_tail->writer_next = req;
+	else
+		srv->writer_head = req;
+	srv->writer_tail = req;
+	pthread_cond_signal(&srv->writer_wake);
+	pthread_mutex_unlock(&srv->writer_lock);
+	return MHD_YES;
+}
+
+/* Runs one change (or refuses it when scicastd is stopping) and hands the
+ * connection back; req belongs to libmicrohttpd's thread again after the
+ * resume, so nothing here touches it afterwards. */
+static void writer_run(struct http_req *req, bool stopping)
+{
+	struct err e;
+	err_clear(&e);
+	struct http_res res = { 0 };
+	struct store *st = stopping ? NULL : store_for_thread(&e);
+	if (stopping) {
+		err_set(&e, 503, "unavailable", "", "scicastd is stopping; "
+			"nothing was changed: send it again after the restart");
+		http_reply_error(&res, &e);
+	} else if (!st) {
+		log_error("%s %s: %s", req->method, req->path, e.message);
+		http_reply_error(&res, &e);
+	} else {
+		req->store = st;
+		run_handler(req, &res);
+	}
+	req->answer = res;
+	req->answered = true;
+	MHD_resume_connection(req->conn);
+}
+
+static void *writer_main(void *arg)
+{
+	struct http_server *srv = arg;
+	pthread_mutex_lock(&srv->writer_lock);
+	for (;;) {
+		while (!srv->writer_head && !srv->writer_stop)
+			pthread_cond_wait(&srv->writer_wake, &srv->writer_lock);
+		struct http_req *req = srv->writer_head;
+		if (!req)
+			break;
+		srv->writer_head = req->writer_next;
+		if (!srv->writer_head)
+			srv->writer_tail = NULL;
+		bool stopping = srv->writer_stop;
+		pthread_mutex_unlock(&srv->writer_lock);
+		writer_run(req, stopping);
+		pthread_mutex_lock(&srv->writer_lock);
+	}
+	pthread_mutex_unlock(&srv->writer_lock);
+	return NULL;
+}
+
+static void writer_end(struct http_server *srv)
+{
+	if (!srv->writer_running)
+		return;
+	pthread_mutex_lock(&srv->writer_lock);
+	srv->writer_stop = true;
+	pthread_cond_signal(&srv->writer_wake);
+	pthread_mutex_unlock(&srv->writer_lock);
+	pthread_join(srv->writer, NULL);
+	srv->writer_running = false;
+}
+
 static void req_free(struct http_req *req)
 {
 	for (int i = 0; i < req->nparams; i++)
@@ -738,6 +841,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 			watch_arrived(srv, watch_of(conn));
 		return r;
 	}
+	if (req->answered) { /* resumed by the writer */
+		req->answered = false;
+		return send_answer(req, &req->answer);
+	}
 	if (req->status) { /* answered early; drop what still arrives */
 		*upload_size = 0;
 		return MHD_YES;
@@ -762,16 +869,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 				  "the body is larger than the limit of %lld "
 				  "bytes", (long long)req->max_body);
 	}
+	if (is_change(req) && srv->writer_running)
+		return writer_queue(srv, req);
 	struct http_res res = { 0 };
 	run_handler(req, &res);
-	if (strcmp(method, "HEAD") == 0) {
-		free(res.body);
-		res.body = NULL;
-		/* MHD sends the Content-Length of what we give; HEAD gets
-		 * the headers only */
-		res.len = 0;
-	}
-	return send_res(req, &res);
+	return send_answer(req, &res);
 }
 
 static void on_completed(void *cls, struct MHD_Connection *conn,
@@ -890,6 +992,8 @@ int http_listen(struct app *app, struct http_server **out, struct err *err)
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_mutex_init(&srv->watch_lock, NULL);
 	pthread_cond_init(&srv->watch_wake, &ca);
+	pthread_mutex_init(&srv->writer_lock, NULL);
+	pthread_cond_init(&srv->writer_wake, NULL);
 	pthread_condattr_destroy(&ca);
 	*out = srv;
 	return 0;
@@ -904,9 +1008,19 @@ int http_serve(struct http_server *srv, struct err *err)
 		err_set(err, 0, "http", "", "could not start the HTTP watchdog");
 		return -1;
 	}
+	/* named for top -H, perf and gdb */
+	(void)pthread_setname_np(srv->watchdog, "http-watchdog");
 	srv->watchdog_running = true;
+	if (pthread_create(&srv->writer, NULL, writer_main, srv) != 0) {
+		watchdog_end(srv);
+		err_set(err, 0, "http", "", "could not start the HTTP writer");
+		return -1;
+	}
+	(void)pthread_setname_np(srv->writer, "http-writer");
+	srv->writer_running = true;
 	srv->mhd = MHD_start_daemon(
-		MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG,
+		MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG |
+			MHD_ALLOW_SUSPEND_RESUME,
 		0, NULL, NULL, on_request, srv,
 		MHD_OPTION_EXTERNAL_LOGGER, mhd_logger, NULL,
 		MHD_OPTION_LISTEN_SOCKET, (MHD_socket)srv->listen_fd,
@@ -918,6 +1032,7 @@ int http_serve(struct http_server *srv, struct err *err)
 		MHD_OPTION_END);
 	if (!srv->mhd) {
 		watchdog_end(srv);
+		writer_end(srv);
 		err_set(err, 0, "http", "", "could not start the HTTP server");
 		return -1;
 	}
@@ -938,6 +1053,8 @@ void http_stop(struct http_server *srv, int64_t wait_ms)
 		close(srv->listen_fd);
 		pthread_cond_destroy(&srv->watch_wake);
 		pthread_mutex_destroy(&srv->watch_lock);
+		pthread_cond_destroy(&srv->writer_wake);
+		pthread_mutex_destroy(&srv->writer_lock);
 		free(srv);
 		return;
 	}
@@ -952,8 +1069,13 @@ void http_stop(struct http_server *srv, int64_t wait_ms)
 	int left = atomic_load(&srv->in_progress);
 	if (left > 0)
 		log_warn("http: stopping with %d request(s) still running", left);
+	/* a change already running finishes; queued ones are refused (503)
+	 * and their connections handed back before the pool stops */
+	writer_end(srv);
 	MHD_stop_daemon(srv->mhd);
 	pthread_cond_destroy(&srv->watch_wake);
 	pthread_mutex_destroy(&srv->watch_lock);
+	pthread_cond_destroy(&srv->writer_wake);
+	pthread_mutex_destroy(&srv->writer_lock);
 	free(srv);
 }

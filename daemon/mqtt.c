@@ -740,6 +740,8 @@ int mqtt_sender_start(struct app *app, struct mqtt_sender **out,
 		err_set(err, 0, "mqtt", "", "cannot start the MQTT thread");
 		goto fail;
 	}
+	/* named for top -H, perf and gdb */
+	(void)pthread_setname_np(m->thread, "mqtt-sender");
 	m->started = true;
 	*out = m;
 	return 0;

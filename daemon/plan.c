@@ -1170,6 +1170,7 @@ static int plan_alert_pipelined(struct plan *p, struct err *err)
 		err_internal(err, "cannot start the render thread");
 		goto destroy;
 	}
+	(void)pthread_setname_np(thread, "plan-render");
 	for (;;) {
 		/* fill what the ring has room for, then write what is ready */
 		while (k < p->norder && pl->filled - written < JOBS) {

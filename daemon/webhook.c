@@ -8,7 +8,16 @@
  * libcurl's multi handle keeps connections alive between requests and
  * speaks HTTP/2 where a TLS server offers it. Outcomes are written in
  * batches, each with its attempt row, so the history shows every try and
- * the wait before the next. Other threads only touch curl_multi_wakeup. */
+ * the wait before the next. Other threads only touch woken and
+ * curl_multi_wakeup.
+ *
+ * At most [webhooks] max_connections requests are handed to libcurl at
+ * once: libcurl would queue the rest itself, but its pending list is
+ * walked on every removal (quadratic in a 10,000-channel fan-out) and each
+ * queued easy handle holds its buffers. Channels with something to send
+ * and a free slot wait in a FIFO (the ready list), so starting requests
+ * never walks every channel; easy handles are reused, which keeps their
+ * buffers. */
 #define _GNU_SOURCE
 #include "webhook.h"
 
@@ -31,8 +40,12 @@
 #include "version.h"
 #include "whsig.h"
 
-#define CLAIM_BATCH 200
-#define QUEUE_MAX 5000        /* claimed and waiting, in all */
+/* Claims come in whole batches: a claim per finished request (one row
+ * each) cost a transaction per request. The queue stays short so that a
+ * newer, more urgent delivery (an alert behind a campaign) is claimed
+ * soon. */
+#define CLAIM_BATCH 250
+#define QUEUE_MAX 1000        /* claimed and waiting, in all */
 #define RESPONSE_KEEP 512     /* bytes of an error response we keep */
 #define FLUSH_EVERY_MS 50
 #define IDLE_RECHECK_MS 1000
@@ -70,12 +83,16 @@ struct webhook_sender {
 	pthread_t thread;
 	bool started;
 	atomic_bool stop;
+	atomic_bool woken;         /* new deliveries: claim now, not at idle_until */
 
 	struct channel_state **channels; /* open addressing by id */
 	size_t nchannels, capchannels;
 	size_t queued;
 	int active;
 	struct transfer *running;
+	struct channel_state *ready_head, *ready_tail;
+	CURL **spare;              /* reset easy handles, for the next ones */
+	size_t nspare;
 	int64_t idle_until;
 
 	struct outbox_result *results;
@@ -134,7 +151,8 @@ static struct channel_state *channel_get(struct webhook_sender *w, int64_t id,
 static int channel_push(struct channel_state *c, struct outbox_item *it)
 {
 	if (c->qlen == c->qcap) {
-		size_t cap = c->qcap ? c->qcap * 2 : 16;
+		/* most channels (a village's) have one delivery at a time */
+		size_t cap = c->qcap ? c->qcap * 2 : 2;
 		struct outbox_item *g = malloc(cap * sizeof *g);
 		if (!g)
 			return -1;
@@ -171,6 +189,31 @@ static void update_busy(struct webhook_sender *w, struct channel_state *c)
 		return;
 	}
 	c->busy = busy;
+}
+
+/* Lists c for start_ready if it has something waiting and a free slot. */
+static void ready_push(struct webhook_sender *w, struct channel_state *c)
+{
+	if (c->ready_listed || !c->qlen || c->active >= c->limit)
+		return;
+	c->ready_listed = true;
+	c->next_ready = NULL;
+	if (w->ready_tail)
+		w->ready_tail->next_ready = c;
+	else
+		w->ready_head = c;
+	w->ready_tail = c;
+}
+
+static struct channel_state *ready_pop(struct webhook_sender *w)
+{
+	struct channel_state *c = w->ready_head;
+	w->ready_head = c->next_ready;
+	if (!w->ready_head)
+		w->ready_tail = NULL;
+	c->next_ready = NULL;
+	c->ready_listed = false;
+	return c;
 }
 
 /* ---- outcomes ---- */
@@ -419,10 +462,28 @@ oom:
 	return -1;
 }
 
-static void transfer_free(struct transfer *t)
+static CURL *easy_get(struct webhook_sender *w)
 {
-	if (t->easy)
-		curl_easy_cleanup(t->easy);
+	return w->nspare ? w->spare[--w->nspare] : curl_easy_init();
+}
+
+/* Keeps a finished handle for the next request (at most the window's
+ * worth); curl_easy_reset drops its options, not its buffers. */
+static void easy_put(struct webhook_sender *w, CURL *e)
+{
+	if (!e)
+		return;
+	if (w->spare && w->nspare < (size_t)w->cfg->webhooks_max_connections) {
+		curl_easy_reset(e);
+		w->spare[w->nspare++] = e;
+		return;
+	}
+	curl_easy_cleanup(e);
+}
+
+static void transfer_free(struct webhook_sender *w, struct transfer *t)
+{
+	easy_put(w, t->easy);
 	curl_slist_free_all(t->headers);
 	buf_free(&t->response);
 	outbox_item_free(&t->item);
@@ -440,7 +501,7 @@ static int start_transfer(struct webhook_sender *w, struct channel_state *c,
 	t->item = *it;
 	memset(it, 0, sizeof *it);
 	t->ch = c;
-	t->easy = curl_easy_init();
+	t->easy = easy_get(w);
 	if (!t->easy || build_headers(t, &err) < 0) {
 		struct outbox_result *r = new_result(w);
 		if (r) {
@@ -453,7 +514,7 @@ static int start_transfer(struct webhook_sender *w, struct channel_state *c,
 				 t->easy ? err.message : "out of memory");
 			r->next_ms = r->started_ms;
 		}
-		transfer_free(t);
+		transfer_free(w, t);
 		return 0;
 	}
 	int64_t timeout = t->item.timeout_ms > 0 ? t->item.timeout_ms
@@ -499,7 +560,7 @@ static int start_transfer(struct webhook_sender *w, struct channel_state *c,
 				 "set up the request");
 			r->next_ms = r->started_ms + cfg->webhooks_retry_initial_ms;
 		}
-		transfer_free(t);
+		transfer_free(w, t);
 		return 0;
 	}
 	t->started_ms = util_now_ms();
@@ -513,14 +574,14 @@ static int start_transfer(struct webhook_sender *w, struct channel_state *c,
 	return 0;
 }
 
-/* Starts what each channel's free slots allow. */
+/* Starts what the window and each ready channel's free slots allow, in
+ * the order the channels became ready. */
 static void start_ready(struct webhook_sender *w)
 {
-	for (size_t k = 0; k < w->capchannels; k++) {
-		struct channel_state *c = w->channels[k];
-		if (!c)
-			continue;
-		while (c->qlen && c->active < c->limit) {
+	int window = w->cfg->webhooks_max_connections;
+	while (w->ready_head && w->active < window) {
+		struct channel_state *c = w->ready_head;
+		while (c->qlen && c->active < c->limit && w->active < window) {
 			struct outbox_item it;
 			channel_pop(c, &it);
 			w->queued--;
@@ -528,9 +589,12 @@ static void start_ready(struct webhook_sender *w)
 				outbox_item_free(&it);
 				log_error("webhook: out of memory starting a "
 					  "request");
-				break;
+				return;
 			}
 		}
+		if (c->qlen && c->active < c->limit)
+			break; /* the window is full; c stays first in line */
+		ready_pop(w);
 		update_busy(w, c);
 	}
 }
@@ -541,7 +605,7 @@ static void claim_more(struct webhook_sender *w)
 	size_t n = 0;
 	struct err err;
 	size_t room = QUEUE_MAX - w->queued;
-	if (room == 0)
+	if (room < CLAIM_BATCH && w->queued)
 		return;
 	if (room > CLAIM_BATCH)
 		room = CLAIM_BATCH;
@@ -569,6 +633,8 @@ static void claim_more(struct webhook_sender *w)
 			continue;
 		}
 		w->queued++;
+		update_busy(w, c);
+		ready_push(w, c);
 	}
 	outbox_items_free(items, n);
 }
@@ -600,7 +666,8 @@ static void collect(struct webhook_sender *w)
 		unlink_running(w, t);
 		t->ch->active--;
 		w->active--;
-		transfer_free(t);
+		ready_push(w, t->ch);
+		transfer_free(w, t);
 	}
 }
 
@@ -609,6 +676,8 @@ static void *sender_main(void *arg)
 	struct webhook_sender *w = arg;
 	while (!atomic_load(&w->stop)) {
 		int64_t now = util_now_ms();
+		if (atomic_exchange(&w->woken, false))
+			w->idle_until = 0;
 		if (now >= w->idle_until)
 			claim_more(w);
 		start_ready(w);
@@ -621,8 +690,16 @@ static void *sender_main(void *arg)
 			flush(w);
 		int timeout = w->nresults ? FLUSH_EVERY_MS : 200;
 		int64_t until_claim = w->idle_until - util_now_ms();
-		if (until_claim >= 0 && until_claim < timeout)
+		if (until_claim < 0)
+			until_claim = 0;
+		if (w->queued + CLAIM_BATCH <= QUEUE_MAX && until_claim < timeout)
 			timeout = (int)until_claim;
+		/* a finished request freed a slot: fill it before sleeping, or
+		 * the window empties while the queue waits (a bare client
+		 * refills at once, and so must we) */
+		if (w->ready_head &&
+		    w->active < w->cfg->webhooks_max_connections)
+			timeout = 0;
 		if (curl_multi_poll(w->multi, NULL, 0, timeout, NULL) != CURLM_OK)
 			log_warn("webhook: curl_multi_poll failed");
 	}
@@ -650,9 +727,11 @@ int webhook_sender_start(struct app *app, struct webhook_sender **out,
 	    store_relax(w->store, err) < 0 ||
 	    outbox_busy_setup(w->store, err) < 0)
 		goto fail;
+	w->spare = calloc((size_t)cfg->webhooks_max_connections, sizeof *w->spare);
 	w->multi = curl_multi_init();
-	if (!w->multi) {
-		err_set(err, 0, "webhook", "", "curl_multi_init failed");
+	if (!w->spare || !w->multi) {
+		err_set(err, 0, "webhook", "", "curl_multi_init failed (or out of "
+			"memory)");
 		goto fail;
 	}
 	curl_multi_setopt(w->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS,
@@ -663,12 +742,15 @@ int webhook_sender_start(struct app *app, struct webhook_sender **out,
 		err_set(err, 0, "webhook", "", "cannot start the webhook thread");
 		goto fail;
 	}
+	/* named for top -H, perf and gdb */
+	(void)pthread_setname_np(w->thread, "webhook-sender");
 	w->started = true;
 	*out = w;
 	return 0;
 fail:
 	if (w->multi)
 		curl_multi_cleanup(w->multi);
+	free(w->spare);
 	store_close(w->store);
 	free(w);
 	return -1;
@@ -676,8 +758,10 @@ fail:
 
 void webhook_sender_wake(struct webhook_sender *w)
 {
-	if (w)
-		curl_multi_wakeup(w->multi);
+	if (!w)
+		return;
+	atomic_store(&w->woken, true);
+	curl_multi_wakeup(w->multi);
 }
 
 void webhook_sender_stop(struct webhook_sender *w)
@@ -707,9 +791,12 @@ void webhook_sender_stop(struct webhook_sender *w)
 		struct transfer *t = w->running;
 		unlink_running(w, t);
 		curl_multi_remove_handle(w->multi, t->easy);
-		transfer_free(t);
+		transfer_free(w, t);
 	}
 	curl_multi_cleanup(w->multi);
+	while (w->nspare)
+		curl_easy_cleanup(w->spare[--w->nspare]);
+	free(w->spare);
 	store_close(w->store);
 	free(w->results);
 	free(w);

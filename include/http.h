@@ -78,6 +78,11 @@ struct http_req {
 	char audit_object[96];
 	char audit_summary[400];
 	struct http_res early;   /* a refusal made before the body is read */
+	/* a change runs on the writer thread (http.c): its answer waits
+	 * here until the connection is resumed */
+	struct http_req *writer_next;
+	struct http_res answer;
+	bool answered;
 };
 
 
