@@ -4,6 +4,9 @@
 #   make run      deps + build + a private mosquitto + scicastd with Zhongshan
 #   make test     deps + sanitizer build + every unit and integration test
 #   make install PREFIX=/usr/local   binaries, config, data, systemd unit
+#   make drill    the outage drills at full size (tests/drills)
+#   make fuzz     libFuzzer on every parser (FUZZ_SECONDS each)
+#   make valgrind the integration tests with scicastd under valgrind
 
 PREFIX   ?= /usr/local
 DESTDIR  ?=
@@ -136,6 +139,13 @@ test: deps
 	@$(MAKE) --no-print-directory test-build
 	@SCICAST_SHARED=$(SHARED) tests/run.sh $(ASAN)
 
+# the integration tests with the release scicastd under valgrind memcheck
+# (tests/valgrind.sh; VALGRIND_TESTS="60_emergency 70_webhooks" for some)
+.PHONY: valgrind
+valgrind: deps
+	@$(MAKE) --no-print-directory test-build build/scicastd
+	@SCICAST_SHARED=$(SHARED) tests/valgrind.sh
+
 run: deps
 	@$(MAKE) --no-print-directory build/scicastd
 	@scripts/run.sh
@@ -159,9 +169,66 @@ install: build/scicastd build/scicast $(SCREEN_BIN) build/scicast
 	sed -e 's|@PREFIX@|$(PREFIX)|g' config/scicastd.service > \
 		$(DESTDIR)/lib/systemd/system/scicastd.service
 
+# ---- fuzzing ----
+# libFuzzer targets for the parsers (tests/fuzz/fuzz_*.c), built with
+# clang into their own tree: the library with fuzzer-no-link (coverage
+# only), each target linked with -fsanitize=fuzzer (libFuzzer's main).
+#   make fuzz-build                 build/fuzz/fuzz_<name>
+#   make fuzz [FUZZ_SECONDS=60]     each target for that long, on a scratch
+#                                   corpus (new inputs never reach the repo)
+#   make fuzz-smoke                 the crash regressions, then a short run
+#                                   of each (what make test runs)
+FUZZ        := build/fuzz
+FUZZ_CC     ?= clang
+FUZZ_SECONDS ?= 60
+# clang's -Wformat-nonliteral also flags vsnprintf in a va_list callback
+# whose format comes from libmicrohttpd (http.c's mhd_logger); gcc does not
+FUZZ_CFLAGS := -O1 -g -fno-omit-frame-pointer \
+	       -fsanitize=fuzzer-no-link,address,undefined \
+	       -fno-sanitize-recover=undefined $(BASE_CFLAGS) \
+	       -Wno-format-nonliteral
+FUZZ_SRCS   := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_OBJS   := $(LIB_SRCS:daemon/%.c=$(FUZZ)/obj/%.o)
+FUZZ_BINS   := $(FUZZ_SRCS:tests/fuzz/%.c=$(FUZZ)/%)
+
+.PHONY: fuzz fuzz-build fuzz-smoke
+
+$(FUZZ)/obj/%.o: daemon/%.c | check-pkgs
+	@mkdir -p $(@D)
+	@echo "  CC      $@"
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -MMD -MP -c $< -o $@
+
+$(FUZZ)/libscicast.a: $(FUZZ_OBJS)
+	$(Q)ar rcs $@ $^
+
+# the targets find data/, templates/ and library/ here (or $SCICAST_TOP)
+$(FUZZ)/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h $(FUZZ)/libscicast.a
+	@echo "  LD      $@"
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer \
+		-DFUZZ_TOP='"$(CURDIR)"' -o $@ $< $(FUZZ)/libscicast.a $(LDLIBS)
+
+fuzz-build: $(FUZZ_BINS)
+
+fuzz: fuzz-build
+	@tests/fuzz/run.sh -t $(FUZZ_SECONDS) $(FUZZ)
+
+fuzz-smoke: fuzz-build
+	@sh tests/integration/97_fuzz_smoke.sh
+
+# ---- drills ----
+# Outage drills (tests/drills): kill -9 during a fan-out, the broker
+# stopped mid-fan-out, misbehaving webhook receivers, a full database;
+# one line each ("drill NAME: planned N, delivered N, lost 0, ...").
+# make test runs them in a short profile (tests/integration/98_drills_short.sh).
+.PHONY: drill
+drill: deps
+	@$(MAKE) --no-print-directory test-build
+	@SCICAST_SHARED=$(SHARED) tests/drills/run.sh --profile full $(ASAN)
+
 clean:
 	rm -rf build
 
 -include $(REL_OBJS:.o=.d) $(ASAN_OBJS:.o=.d) $(REL)/obj/main.d $(ASAN)/obj/main.d \
 	$(wildcard $(REL)/obj/cli/*.d $(ASAN)/obj/cli/*.d) \
-	$(wildcard $(REL)/obj/screen/*.d $(ASAN)/obj/screen/*.d)
+	$(wildcard $(REL)/obj/screen/*.d $(ASAN)/obj/screen/*.d) \
+	$(wildcard $(FUZZ)/obj/*.d)

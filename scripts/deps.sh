@@ -4,11 +4,15 @@
 # As root it runs apt-get directly; otherwise through sudo.
 set -eu
 
+# clang and its runtime: make fuzz; rabbitmq-server: the second broker
+# pass of make test; chromium: the console's browser test; valgrind: make
+# valgrind; wrk: bench/api
 PACKAGES="gcc make pkg-config ca-certificates
 libcurl4-openssl-dev libmosquitto-dev libsqlite3-dev libmicrohttpd-dev
 libjansson-dev libxml2-dev libssl-dev libinih-dev libcmocka-dev
-mosquitto mosquitto-clients sqlite3 curl jq procps libxml2-utils
-chromium fonts-noto-cjk"
+clang libclang-rt-14-dev
+mosquitto mosquitto-clients rabbitmq-server sqlite3 curl jq procps libxml2-utils
+chromium fonts-noto-cjk valgrind wrk"
 
 # Node.js runs the browser tests; any install of it will do (the machine
 # may have one from elsewhere), else Debian's

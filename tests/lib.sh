@@ -1,7 +1,8 @@
 # Shared by the integration tests (POSIX sh). A test sources this file,
 # then uses:
 #   daemon_start [NAME]     start scicastd (sanitizer build) on a free port
-#                           with its own database; sets URL, DB, DLOG
+#                           (or FIXED_PORT) with its own database; sets
+#                           URL, DB, DLOG
 #   daemon_stop             SIGTERM and wait; returns its exit status
 #   api METHOD PATH [BODY]  sets STATUS and BODY (BODY "@file" sends a file)
 #   ok/fail/check/expect_eq TAP output
@@ -12,8 +13,16 @@ TOP=${TEST_TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
 BUILD=${TEST_BUILD:-$TOP/build/asan}
 SHARED=${SCICAST_SHARED:-$TOP/../shared}
 OUT=${TEST_OUT:-$BUILD/test-output}
-SCICASTD=$BUILD/scicastd
+SCICASTD=${SCICASTD_BIN:-$BUILD/scicastd}
+# make valgrind (tests/valgrind.sh) runs the daemon under valgrind: the
+# command before scicastd, with @T@ for the test's directory
+SCICASTD_WRAP=${SCICASTD_WRAP:-}
+START_WAIT=${SCICASTD_START_WAIT:-150}
 TESTNAME=$(basename "$0" .sh)
+# BROKER=rabbitmq: the MQTT tests run against RabbitMQ's MQTT plugin (MQTT
+# 3.1.1) instead of mosquitto; their logs are named NAME@rabbitmq
+BROKER=${BROKER:-mosquitto}
+[ "$BROKER" = rabbitmq ] && TESTNAME="$TESTNAME@rabbitmq"
 T=$(mktemp -d "/tmp/scicast-$TESTNAME.XXXXXX")
 mkdir -p "$OUT"
 PIDS=""
@@ -22,6 +31,7 @@ tap_failed=0
 
 cleanup() {
 	for p in $PIDS; do kill -9 "$p" 2>/dev/null; done
+	[ -n "${RMQ_DIR:-}" ] && rabbitmq_cleanup
 	for f in "$T"/*.log; do
 		[ -f "$f" ] && cp "$f" "$OUT/$TESTNAME-$(basename "$f")"
 	done
@@ -91,18 +101,21 @@ daemon_start() {
 	_name=${1:-scicastd}
 	DB=${DB:-$T/$_name.db}
 	admin_token
-	HTTP_PORT=$(freeport)
+	HTTP_PORT=${FIXED_PORT:-$(freeport)}
 	URL="http://127.0.0.1:$HTTP_PORT"
 	DLOG="$T/$_name.log"
+	# shellcheck disable=SC2086 # the wrapper is a command line
 	SCICAST_STORE_PATH="$DB" SCICAST_HTTP_LISTEN="127.0.0.1:$HTTP_PORT" \
-		"$SCICASTD" -c "$TOP/config/scicast.conf" run >> "$DLOG" 2>&1 &
+		$(wrap) "$SCICASTD" -c "$TOP/config/scicast.conf" run >> "$DLOG" 2>&1 &
 	DPID=$!
 	PIDS="$PIDS $DPID"
-	if ! wait_for 150 curl -sf "$URL/healthz"; then
-		echo "# scicastd did not come up; its log:"; sed 's/^/#   /' "$DLOG"
+	if ! wait_for "$START_WAIT" curl -sf "$URL/healthz"; then
+		echo "# scicastd did not come up; its log:"; tail -40 "$DLOG" | sed "s/^/#   /"
 		return 1
 	fi
 }
+
+wrap() { printf '%s' "$SCICASTD_WRAP" | sed "s|@T@|$T|g"; }
 
 daemon_stop() {
 	[ -n "$DPID" ] || return 0
@@ -148,8 +161,10 @@ MQTT_PORT=""
 BROKER_PID=""
 BROKER_DIR=""
 # broker_start — a mosquitto on a free port from config/mosquitto.conf;
-# exports SCICAST_MQTT_PORT so daemon_start uses it.
+# exports SCICAST_MQTT_PORT so daemon_start uses it. With BROKER=rabbitmq,
+# RabbitMQ instead (see below).
 broker_start() {
+	[ "$BROKER" = rabbitmq ] && { rabbitmq_start; return; }
 	BROKER_DIR="$T/broker"
 	mkdir -p "$BROKER_DIR"
 	[ -n "$MQTT_PORT" ] || MQTT_PORT=$(freeport)
@@ -163,10 +178,98 @@ broker_start() {
 		{ echo "# mosquitto did not start"; cat "$BROKER_DIR/mosquitto.log"; return 1; }
 }
 broker_stop() {
+	[ "$BROKER" = rabbitmq ] && { rabbitmq_stop; return; }
 	[ -n "$BROKER_PID" ] || return 0
 	kill -TERM "$BROKER_PID" 2>/dev/null
 	wait "$BROKER_PID" 2>/dev/null
 	BROKER_PID=""
+}
+
+# ---- BROKER=rabbitmq: RabbitMQ's MQTT plugin, MQTT 3.1.1 ----
+# tests/run.sh starts one node for its RabbitMQ pass (startup takes 10 to
+# 30 s) and exports TEST_RABBITMQ, its folder; a test run alone
+# starts a node of its own and stops it at exit. Each test gets a fresh
+# virtual host, mapped to the MQTT port: no retained message, session or
+# queue of another test reaches it. broker_stop/broker_start stop and
+# start the broker (not the Erlang node): every connection drops, retained
+# messages and sessions stay, as in a broker restart.
+# MQTT_PROTOCOL is what the daemon and the screens speak; SCREEN_MQTT_OPTS
+# the options scicast-screen needs for it.
+MQTT_PROTOCOL=5
+SCREEN_MQTT_OPTS=""
+RMQ=$TOP/tests/tools/rabbitmq.sh
+RMQ_DIR=""
+RMQ_OWN=""
+RMQ_VHOST=""
+RMQ_DOWN=""
+if [ "$BROKER" = rabbitmq ]; then
+	MQTT_PROTOCOL=3.1.1
+	SCREEN_MQTT_OPTS="--protocol 3.1.1"
+	export SCICAST_MQTT_PROTOCOL=3.1.1
+elif [ "$BROKER" != mosquitto ]; then
+	echo "# BROKER is mosquitto or rabbitmq, not $BROKER"; echo "not ok 1 - BROKER"; exit 1
+fi
+rabbitmq() { FREEPORT="$BUILD/tools/freeport" sh "$RMQ" "$@" 2>>"$T/rabbitmq.log"; }
+# a broker that does not start ends the test: nothing after it can pass
+rabbitmq_fatal() {
+	fail "RabbitMQ: $1"; sed 's/^/#   /' "$T/rabbitmq.log"; exit 1
+}
+rabbitmq_start() {
+	if [ -n "$RMQ_DOWN" ]; then
+		rabbitmq up "$RMQ_DIR" || rabbitmq_fatal "the broker did not come back"
+		RMQ_DOWN=""
+		return 0
+	fi
+	if [ -z "$RMQ_DIR" ]; then
+		if [ -n "${TEST_RABBITMQ:-}" ]; then
+			RMQ_DIR=$TEST_RABBITMQ
+		else
+			RMQ_DIR="$T/rabbitmq" RMQ_OWN=1
+			rabbitmq start "$RMQ_DIR" || rabbitmq_fatal "the node did not start"
+		fi
+		[ -f "$RMQ_DIR/env" ] || rabbitmq_fatal "no node in $RMQ_DIR"
+		. "$RMQ_DIR/env"
+		RMQ_VHOST="scicast-$TESTNAME-$$"
+		rabbitmq vhost "$RMQ_DIR" "$RMQ_VHOST" || rabbitmq_fatal "no virtual host"
+	fi
+	MQTT_PORT=$RMQ_MQTT_PORT
+	export SCICAST_MQTT_PORT="$MQTT_PORT"
+	wait_for 50 mosquitto_pub -p "$MQTT_PORT" -t scicast/test/ping -m x ||
+		rabbitmq_fatal "no MQTT connection on port $MQTT_PORT"
+}
+rabbitmq_stop() {
+	[ -n "$RMQ_DIR" ] && [ -z "$RMQ_DOWN" ] || return 0
+	rabbitmq down "$RMQ_DIR" || return 1
+	RMQ_DOWN=1
+}
+# at exit: a node of the test's own is stopped (its log kept); the run's
+# node is left running, up again if the test stopped it
+rabbitmq_cleanup() {
+	if [ -n "$RMQ_OWN" ]; then
+		for f in "$RMQ_DIR"/log/*.log; do
+			[ -s "$f" ] && cp "$f" "$OUT/$TESTNAME-rabbitmq-node.log"
+		done
+		rabbitmq stop "$RMQ_DIR"
+	else
+		[ -n "$RMQ_DOWN" ] && rabbitmq up "$RMQ_DIR"
+		[ -n "$RMQ_VHOST" ] && rabbitmq drop "$RMQ_DIR" "$RMQ_VHOST"
+	fi
+}
+# retained_sub FILTER TOPICS_FILE — the retained messages a new subscriber
+# to FILTER (a topic or PREFIX/#) gets, one payload a line. RabbitMQ 3.x
+# gives retained messages only to a subscription of the exact topic, so
+# there each topic of TOPICS_FILE under FILTER is subscribed to by name.
+retained_sub() {
+	if [ "$BROKER" != rabbitmq ]; then
+		mosquitto_sub -p "$MQTT_PORT" -t "$1" -W 2 2>/dev/null
+		return 0
+	fi
+	_f=${1%/#}
+	# shellcheck disable=SC2046 # one word per option and topic
+	set -- $(awk -v f="$_f" '$0 == f || index($0, f "/") == 1 { printf " -t %s", $0 }' "$2")
+	[ $# -gt 0 ] || return 0
+	mosquitto_sub -p "$MQTT_PORT" "$@" -C $(($# / 2)) -W 5 2>/dev/null
+	return 0
 }
 
 # screens_start NAME [screens options] — simulated screens on the alert
@@ -175,7 +278,8 @@ SCREENS_PID=""
 screens_start() {
 	_n=$1; shift
 	: > "$T/$_n.ready"
-	"$BUILD/tools/screens" --port "$MQTT_PORT" --out "$T/$_n.jsonl" "$@" \
+	"$BUILD/tools/screens" --port "$MQTT_PORT" --protocol "$MQTT_PROTOCOL" \
+		--out "$T/$_n.jsonl" "$@" \
 		> "$T/$_n.ready" 2>>"$T/screens-stderr.log" &
 	SCREENS_PID=$!
 	PIDS="$PIDS $SCREENS_PID"

@@ -30,7 +30,10 @@ chmod +x "$T/say.sh"
 # own event log ($T/NAME.jsonl); the state file is shared by all runs.
 screen_start() {
 	_n=$1; shift
-	"$SCREEN" --region "$V" --broker "127.0.0.1:$MQTT_PORT" --keepalive 5 \
+	# RabbitMQ 3.x hands a retained message only to a subscription of the
+	# exact topic, not to the screen's wildcards: name the topic there
+	[ "$BROKER" = rabbitmq ] && set -- --topic "$TOPIC" "$@"
+	"$SCREEN" --region "$V" --broker "127.0.0.1:$MQTT_PORT" $SCREEN_MQTT_OPTS --keepalive 5 \
 		--end-hold 2 --log "$T/$_n.jsonl" --state-file "$T/screen.state" \
 		--tts-command "$T/say.sh $T/said.txt" "$@" \
 		> "$T/$_n-screen.log" 2> "$T/$_n-stderr.log" &
@@ -50,7 +53,7 @@ on_screen() { awk '/^── / { b = "" ; next } { b = b $0 "\n" } END { printf "
 shows() { on_screen "$T/$1-screen.log" | grep -qF -- "$2"; }
 # status_id — the message the retained presence says is on the screen
 status_id() {
-	mosquitto_sub -p "$MQTT_PORT" -t "scicast/v1/status/$V/#" -C 1 -W 3 2>/dev/null |
+	mosquitto_sub -p "$MQTT_PORT" -t "scicast/v1/status/$V/$V" -C 1 -W 3 2>/dev/null |
 		jq -r .message_id
 }
 status_is() { [ "$(status_id)" = "$1" ]; }

@@ -5,10 +5,15 @@
  *   /ok/...            200
  *   /fail/N/...        500 for the first N requests on that path, then 200
  *   /ratelimit/N/...   429 with Retry-After: 1 for the first N, then 200
- *   /hang/...          holds the request 60 s (the client times out)
+ *   /hang/...          holds the request 60 s (the client times out;
+ *                      logged with status 0, as no sender waits that long)
  *   /slow/MS/...       answers 200 after MS milliseconds
  *   /gone/...          410
  *   /redirect/...      302 to /ok/redirected
+ *   /flaky/P/...       503 at random, P percent of the requests, else 200
+ *   /close/...         200 and a Content-Length, then the connection is
+ *                      closed halfway through the body (logged with
+ *                      status 0: the sender never got a whole answer)
  * One thread per connection, so a hanging request holds only its own. */
 #include <jansson.h>
 #include <microhttpd.h>
@@ -68,6 +73,36 @@ static int number_after(const char *path, const char *prefix)
 	return util_parse_ll(num, 0, 1000000, &v) == 0 ? (int)v : 0;
 }
 
+/* /flaky/: one draw per request, under the lock (random() is shared) */
+static bool flaky_fails(int percent)
+{
+	pthread_mutex_lock(&lock);
+	bool fails = random() % 100 < percent;
+	pthread_mutex_unlock(&lock);
+	return fails;
+}
+
+/* /close/: part of the body, then an error, on which libmicrohttpd
+ * closes the connection with the rest of the promised length unsent. */
+static ssize_t cut_body(void *cls, uint64_t pos, char *buf, size_t max)
+{
+	static const char part[] = "{\"ok\":tr";
+	(void)cls;
+	if (pos > 0 || max < sizeof part - 1)
+		return MHD_CONTENT_READER_END_WITH_ERROR;
+	memcpy(buf, part, sizeof part - 1);
+	return (ssize_t)(sizeof part - 1);
+}
+
+static enum MHD_Result answer_cut(struct MHD_Connection *c)
+{
+	struct MHD_Response *r = MHD_create_response_from_callback(
+		64, 64, cut_body, NULL, NULL);
+	enum MHD_Result rc = MHD_queue_response(c, 200, r);
+	MHD_destroy_response(r);
+	return rc;
+}
+
 static enum MHD_Result answer(struct MHD_Connection *c, unsigned status,
 			      const char *hname, const char *hval)
 {
@@ -114,19 +149,25 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
 		status = 429;
 		hname = "Retry-After";
 		hval = "1";
-	} else if (strncmp(url, "/gone/", 6) == 0)
+	} else if (strncmp(url, "/flaky/", 7) == 0 &&
+		   flaky_fails(number_after(url, "/flaky/")))
+		status = 503;
+	else if (strncmp(url, "/close/", 7) == 0)
+		status = 0;
+	else if (strncmp(url, "/gone/", 6) == 0)
 		status = 410;
 	else if (strncmp(url, "/redirect/", 10) == 0) {
 		status = 302;
 		hname = "Location";
 		hval = "/ok/redirected";
 	}
+	bool hang = strncmp(url, "/hang/", 6) == 0;
 	json_t *payload = json_loadb(buf_str(body), body->len, 0, NULL);
 	json_t *line = json_pack("{s:s, s:s?, s:s, s:I, s:i, s:s, s:s?, s:O?, s:s?, s:O?}",
 				 "path", url, "webhook_id", id,
 				 "verified", whsig_result_name(v),
 				 "at_ms", (json_int_t)util_now_ms(),
-				 "status", (int)status, "version", version,
+				 "status", hang ? 0 : (int)status, "version", version,
 				 "x_api_key", extra,
 				 "message_id", json_object_get(payload, "message_id"),
 				 "msg_type", json_string_value(json_object_get(payload, "msg_type")),
@@ -141,12 +182,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
 	free(text);
 	json_decref(line);
 	json_decref(payload);
-	if (strncmp(url, "/hang/", 6) == 0) {
+	if (hang) {
 		for (int i = 0; i < 600 && !stop; i++)
 			usleep(100000);
 	} else if (strncmp(url, "/slow/", 6) == 0) {
 		usleep((useconds_t)number_after(url, "/slow/") * 1000);
 	}
+	if (status == 0)
+		return answer_cut(c);
 	return answer(c, status, hname, hval);
 }
 
@@ -188,6 +231,7 @@ int main(int argc, char **argv)
 	signal(SIGTERM, on_signal);
 	signal(SIGINT, on_signal);
 	signal(SIGPIPE, SIG_IGN);
+	srandom((unsigned)(util_now_ms() ^ getpid()));
 	struct MHD_Daemon *d = MHD_start_daemon(
 		MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD,
 		(uint16_t)port, NULL, NULL, on_request, NULL,

@@ -3,7 +3,9 @@
  * {"topic", "retained", "payload"} to --out, and acks each one on the ack
  * topic of the region in the payload, the way a real screen does, unless
  * told not to (--no-ack, --silent CODE for a screen that never answers).
- * Runs until SIGTERM or SIGINT. */
+ * --topics FILE subscribes to the topics of FILE (one a line) instead of
+ * the whole prefix: RabbitMQ 3.x hands retained messages only to a
+ * subscription of the exact topic. Runs until SIGTERM or SIGINT. */
 #include <errno.h>
 #include <jansson.h>
 #include <mosquitto.h>
@@ -20,6 +22,8 @@ static void on_signal(int sig) { (void)sig; stop = 1; }
 
 struct opts {
 	const char *host, *prefix, *ack_prefix, *status, *out_path;
+	char **topics;  /* --topics: exact topics instead of {prefix}/# */
+	int ntopics;
 	int port, protocol;
 	bool ack;
 	bool brief;
@@ -46,7 +50,11 @@ static void on_connect(struct mosquitto *m, void *ud, int rc)
 		return;
 	}
 	snprintf(filter, sizeof filter, "%s/#", o->prefix);
-	if (mosquitto_subscribe(m, NULL, filter, 1) != MOSQ_ERR_SUCCESS)
+	int src = o->ntopics
+		? mosquitto_subscribe_multiple(m, NULL, o->ntopics, o->topics, 1,
+					       0, NULL)
+		: mosquitto_subscribe(m, NULL, filter, 1);
+	if (src != MOSQ_ERR_SUCCESS)
 		fprintf(stderr, "screens: subscribe failed\n");
 }
 
@@ -99,6 +107,33 @@ static void on_message(struct mosquitto *m, void *ud,
 	json_decref(payload);
 }
 
+/* --topics FILE: one topic a line */
+static int read_topics(struct opts *o, const char *path)
+{
+	FILE *f = fopen(path, "r");
+	char line[512];
+	if (!f) {
+		perror(path);
+		return -1;
+	}
+	while (fgets(line, sizeof line, f)) {
+		line[strcspn(line, "\r\n")] = '\0';
+		if (!line[0])
+			continue;
+		char **g = realloc(o->topics, (size_t)(o->ntopics + 1) * sizeof *g);
+		if (!g || !(g[o->ntopics] = strdup(line))) {
+			if (g)
+				o->topics = g;
+			fclose(f);
+			return -1;
+		}
+		o->topics = g;
+		o->ntopics++;
+	}
+	fclose(f);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct opts o = { .host = "127.0.0.1", .port = 1883,
@@ -125,6 +160,10 @@ int main(int argc, char **argv)
 		} else if (!strcmp(a, "--status") && v) {
 			o.status = v;
 			i++;
+		} else if (!strcmp(a, "--topics") && v) {
+			if (read_topics(&o, v) < 0)
+				return 1;
+			i++;
 		} else if (!strcmp(a, "--out") && v) {
 			o.out_path = v;
 			i++;
@@ -142,7 +181,7 @@ int main(int argc, char **argv)
 			fprintf(stderr, "usage: screens --port P [--host H] "
 				"[--prefix P] [--ack-prefix P] [--status S] "
 				"[--out FILE] [--brief] [--silent CODE]... [--no-ack] "
-				"[--protocol 3.1.1|5]\n");
+				"[--protocol 3.1.1|5] [--topics FILE]\n");
 			return 2;
 		}
 	}
@@ -180,5 +219,8 @@ int main(int argc, char **argv)
 	mosquitto_lib_cleanup();
 	if (o.out)
 		fclose(o.out);
+	for (int i = 0; i < o.ntopics; i++)
+		free(o.topics[i]);
+	free(o.topics);
 	return 0;
 }

@@ -1,0 +1,106 @@
+# Drill "crash": kill -9 at random moments of a big fan-out (MQTT to every
+# region, plus webhooks, some failing at first), each kill followed by a
+# restart; one more kill lands inside the declaration itself. In the end
+# every planned delivery is sent or acked and reached its receiver, by
+# message_id: nothing lost; a message that arrived twice is a duplicate
+# (at least once: receivers de-duplicate), counted and reported.
+. "$(dirname "$0")/lib.sh"
+TOWNS=$(size TOWNS 20 4)
+VILLAGES=$(size VILLAGES 999 499)
+ROUNDS=$(size ROUNDS 20 4)
+SEED=${DRILL_SEED:-$$}
+diag "profile $PROFILE: $TOWNS towns x $VILLAGES villages, $ROUNDS kills, seed $SEED"
+
+import_tree "$TOWNS" "$VILLAGES"
+broker_start || bail "mosquitto did not start"
+hookd_start || bail "hookd did not start"
+# a small in-flight window stretches the fan-out so that the kills land in
+# it; retries come quickly so the failing webhooks finish within the drill
+export SCICAST_MQTT_MAX_INFLIGHT=${SCICAST_MQTT_MAX_INFLIGHT:-64}
+export SCICAST_WEBHOOKS_RETRY_INITIAL=300ms SCICAST_WEBHOOKS_RETRY_MAX=2s
+export SCICAST_APPROVAL_REQUIRED=none
+drill_daemon_start || bail "scicastd did not start"
+screens_start screens --brief || bail "the screens did not start"
+t=1
+while [ "$t" -le "$TOWNS" ]; do
+	hook_channel "$(town_code "$t")" "/ok/crash/$t" '' > /dev/null
+	hook_channel "$(town_code "$t")" "/fail/2/crash/$t" '' > /dev/null
+	t=$((t + 1))
+done
+
+count() { sqlite3 "$DB" "SELECT count(*) FROM deliveries WHERE $1"; }
+DECL="{\"hazard\":\"typhoon\",\"severity\":\"yellow\",\"headline\":\"演练市台风黄色预警（演练）\",\"area\":[\"$CITY\"],\"duration\":\"6h\",\"exercise\":true}"
+
+# kill -9 inside the declaration: all of it is stored, or none
+printf '%s' "$DECL" > "$T/decl.json"
+curl -s -o "$T/decl.out" -w '%{http_code}' -X POST --data-binary "@$T/decl.json" \
+	-H 'Content-Type: application/json' "$URL/api/v1/emergencies" > "$T/decl.status" 2>/dev/null &
+post=$!
+sleep "$(size DECLARE_KILL_AT 2 0.3)"
+kill -9 "$DPID"; wait "$DPID" 2>/dev/null
+wait "$post"
+diag "kill -9 during the declaration (its answer: $(cat "$T/decl.status"))"
+drill_daemon_start after-declare-kill || bail "scicastd did not start again"
+n=$(sqlite3 "$DB" "SELECT count(*) FROM emergencies")
+if [ "$n" -eq 0 ]; then
+	expect_eq "killed inside the declaration: nothing of it was stored" \
+		"$(sqlite3 "$DB" "SELECT (SELECT count(*) FROM messages) + (SELECT count(*) FROM deliveries) + (SELECT count(*) FROM revisions)")" 0
+	api POST /api/v1/emergencies "$DECL"
+	[ "$STATUS" = 201 ] || bail "the declaration after the restart answered $STATUS"
+	ok "declared again after the restart"
+	E=$(jqr .id)
+else
+	E=$(sqlite3 "$DB" "SELECT max(id) FROM emergencies")
+	expect_eq "the declaration had committed before the kill: all of it is there" \
+		"$(count "emergency_id=$E AND escalation=0")" \
+		"$(sqlite3 "$DB" "SELECT planned FROM revisions WHERE emergency_id=$E")"
+fi
+planned=$(count "emergency_id=$E AND escalation=0")
+diag "$(date +%T) emergency $E: $planned deliveries planned"
+sampler_start "/api/v1/emergencies/$E"
+
+# the rounds: ROUNDS random points of the fan-out's progress (between 5
+# and 90 % of the deliveries out), in order; at each, once the restarted
+# daemon has moved on from the last, kill -9, and start it again
+undone="emergency_id=$E AND state NOT IN ('sent','acked')"
+done_now() { sqlite3 "$DB" "SELECT count(*) FROM deliveries WHERE emergency_id=$E AND state IN ('sent','acked')"; }
+awk -v n="$ROUNDS" -v p="$planned" -v s="$SEED" 'BEGIN { srand(s)
+	for (i = 0; i < n; i++) printf "%d\n", p * (0.05 + rand() * 0.85) }' | sort -n > "$T/points"
+kills=0 round=1
+for point in $(cat "$T/points"); do
+	wait_point "$point" "$(done_now)" "$planned"
+	case $? in
+	1) diag "round $round: the fan-out was over before the kill"; break ;;
+	2) diag "round $round: no progress for a minute"; break ;;
+	esac
+	kill -9 "$DPID"; wait "$DPID" 2>/dev/null
+	kills=$((kills + 1))
+	diag "$(date +%T) round $round: kill -9 at $D of $planned out"
+	drill_daemon_start "after-kill-$round" || break
+	round=$((round + 1))
+done
+expect_eq "every kill landed mid-fan-out" "$kills" "$ROUNDS"
+all_out() { [ "$(count "$undone")" -eq 0 ]; }
+check "after the last restart every delivery is sent or acked" wait_until 300 all_out
+diag "$(date +%T) all out"
+
+# what the screens and the receiver got, against the plan
+planned_keys "$E" > "$T/planned"
+arrived_all() { delivered_keys "$T/screens.jsonl" | sort -u | comm -23 "$T/planned" - | grep -q . && return 1; return 0; }
+check "the screens and the receiver got every delivery" wait_until 120 arrived_all
+diag "$(date +%T) all arrived"
+sampler_stop
+delivered_keys "$T/screens.jsonl" > "$T/got"
+sort -u "$T/got" > "$T/got.u"
+lost=$(comm -23 "$T/planned" "$T/got.u" | wc -l)
+extra=$(comm -13 "$T/planned" "$T/got.u" | wc -l)
+delivered=$(comm -12 "$T/planned" "$T/got.u" | wc -l)
+dups=$(($(wc -l < "$T/got") - $(wc -l < "$T/got.u")))
+expect_eq "nothing lost: every planned delivery arrived" "$lost" 0
+expect_eq "nothing arrived that was not planned" "$extra" 0
+comm -23 "$T/planned" "$T/got.u" | head -5 | sed 's/^/# lost: /'
+diag "API: $(api_answers 200) answers, $(api_other) refused while the daemon was down"
+daemon_stop
+check "no sanitizer report in any log" logs_clean
+drill_result "$planned" "$delivered" "$lost" "$dups"
+done_testing
