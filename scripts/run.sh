@@ -71,11 +71,14 @@ done
 cat <<MSG
 
   scicast is running.
+    console  $url/   (sign in with the token below)
     API      $url/api/v1/
     token    $(cat "$tokfile")   (admin; kept in $tokfile)
              try: curl -s -H "Authorization: Bearer \$(cat $tokfile)" $url/api/v1/regions/442000000000 | jq
     health   $url/healthz
     metrics  $url/metrics
+    CLI      SCICAST_TOKEN=\$(cat $tokfile) build/scicast list
+    screen   build/scicast-screen --broker 127.0.0.1:$mqtt_port --region 442000001007   (a village screen)
     MQTT     127.0.0.1:$mqtt_port  (mosquitto_sub -p $mqtt_port -t 'scicast/v1/#' -v)
     data     $var
   Ctrl-C stops scicastd and the broker.
