@@ -1,5 +1,5 @@
 # scicast — one Makefile, one target platform (Debian 12).
-#   make          build scicastd (build/scicastd)
+#   make          build scicastd, scicast and scicast-screen (build/)
 #   make deps     install the Debian packages that are missing
 #   make run      deps + build + a private mosquitto + scicastd with Zhongshan
 #   make test     deps + sanitizer build + every unit and integration test
@@ -147,7 +147,7 @@ valgrind: deps
 	@SCICAST_SHARED=$(SHARED) tests/valgrind.sh
 
 run: deps
-	@$(MAKE) --no-print-directory build/scicastd
+	@$(MAKE) --no-print-directory all
 	@scripts/run.sh
 
 # docs that are generated from the code's own tables
