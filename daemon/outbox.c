@@ -60,16 +60,20 @@ int outbox_reset_inflight(struct store *s, const char *kind, struct err *err)
 	return 0;
 }
 
-#define CLAIM_COLUMNS                                                         \
+#define CLAIM_SELECT                                                          \
 	"SELECT d.id, d.channel_id, d.emergency_id, m.message_id,"            \
 	" d.region_code, d.tier, d.attempts, m.expires_at, c.target,"         \
 	" r.path, m.payload, c.secret, c.headers, c.timeout_ms,"              \
-	" c.max_concurrency, m.msg_type"                                      \
-	" FROM deliveries d JOIN messages m ON m.id = d.message"              \
+	" c.max_concurrency, m.msg_type"
+#define CLAIM_JOINS                                                           \
+	" JOIN messages m ON m.id = d.message"                                \
 	" JOIN channels c ON c.id = d.channel_id"                             \
-	" JOIN regions r ON r.code = d.region_code"                           \
+	" JOIN regions r ON r.code = d.region_code"
+#define CLAIM_WHERE                                                           \
 	" WHERE d.kind = ?1 AND d.state = 'pending'"                          \
 	" AND d.next_attempt_at <= ?2 AND c.enabled = 1"
+#define CLAIM_COLUMNS                                                         \
+	CLAIM_SELECT " FROM deliveries d" CLAIM_JOINS CLAIM_WHERE
 
 static int read_item(sqlite3_stmt *st, const char *alert_prefix,
 		     struct outbox_item *it)
@@ -200,7 +204,14 @@ int outbox_peek(struct store *s, const char *kind, const char *alert_prefix,
 		" WHERE d.kind = ?1 AND d.state = 'pending'"
 		" AND d.next_attempt_at <= ?2"
 		" ORDER BY d.priority DESC, d.next_attempt_at, d.id LIMIT ?3";
-	static const char sql_item[] = CLAIM_COLUMNS " AND d.id = ?3";
+	/* then the rows themselves in one statement, driven by the id list
+	 * (CROSS JOIN keeps SQLite from scanning the due index instead): a
+	 * statement per id cost the peek a third more (perf, Guangdong) */
+	static const char sql_items[] = CLAIM_SELECT
+		" FROM json_each(?3) AS j CROSS JOIN deliveries d ON d.id = j.value"
+		CLAIM_JOINS CLAIM_WHERE
+		" ORDER BY d.priority DESC, d.next_attempt_at, d.id";
+	struct buf idlist = BUF_INIT;
 	struct outbox_item *out = NULL;
 	size_t count = 0;
 	int64_t *ids = NULL;
@@ -234,31 +245,43 @@ int outbox_peek(struct store *s, const char *kind, const char *alert_prefix,
 		store_fail(s, err, "finding due deliveries");
 		goto fail;
 	}
-	for (size_t i = 0; i < nids; i++) {
-		st = store_stmt(s, sql_item, err);
+	if (nids) {
+		int bad = buf_append_char(&idlist, '[');
+		for (size_t i = 0; i < nids; i++)
+			bad |= buf_appendf(&idlist, "%s%lld", i ? "," : "",
+					   (long long)ids[i]);
+		bad |= buf_append_char(&idlist, ']');
+		if (bad < 0) {
+			err_oom(err);
+			goto fail;
+		}
+		st = store_stmt(s, sql_items, err);
 		if (!st)
 			goto fail;
 		store_bind_text(st, 1, kind);
 		sqlite3_bind_int64(st, 2, now);
-		sqlite3_bind_int64(st, 3, ids[i]);
-		rc = sqlite3_step(st);
-		if (rc == SQLITE_ROW && read_item(st, alert_prefix, &out[count++]) < 0) {
-			sqlite3_reset(st);
-			err_oom(err);
-			goto fail;
-		}
+		sqlite3_bind_text(st, 3, buf_str(&idlist), (int)idlist.len,
+				  SQLITE_TRANSIENT);
+		while ((rc = sqlite3_step(st)) == SQLITE_ROW && count < nids)
+			if (read_item(st, alert_prefix, &out[count++]) < 0) {
+				sqlite3_reset(st);
+				err_oom(err);
+				goto fail;
+			}
 		sqlite3_reset(st);
-		if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-			store_fail(s, err, "reading a due delivery");
+		if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
+			store_fail(s, err, "reading due deliveries");
 			goto fail;
 		}
 	}
 	free(ids);
+	buf_free(&idlist);
 	*items = out;
 	*n = count;
 	return 0;
 fail:
 	free(ids);
+	buf_free(&idlist);
 	outbox_items_free(out, count);
 	return -1;
 }

@@ -13,6 +13,8 @@ TOP=${TEST_TOP:-$(cd "$(dirname "$0")/../.." && pwd)}
 BUILD=${TEST_BUILD:-$TOP/build/asan}
 SHARED=${SCICAST_SHARED:-$TOP/../shared}
 OUT=${TEST_OUT:-$BUILD/test-output}
+# where the EXIT trap keeps the logs: a test may reuse the name OUT
+LOG_DIR=$OUT
 SCICASTD=${SCICASTD_BIN:-$BUILD/scicastd}
 # make valgrind (tests/valgrind.sh) runs the daemon under valgrind: the
 # command before scicastd, with @T@ for the test's directory
@@ -33,7 +35,7 @@ cleanup() {
 	for p in $PIDS; do kill -9 "$p" 2>/dev/null; done
 	[ -n "${RMQ_DIR:-}" ] && rabbitmq_cleanup
 	for f in "$T"/*.log; do
-		[ -f "$f" ] && cp "$f" "$OUT/$TESTNAME-$(basename "$f")"
+		[ -f "$f" ] && cp "$f" "$LOG_DIR/$TESTNAME-$(basename "$f")"
 	done
 	rm -rf "$T"
 }
@@ -247,7 +249,7 @@ rabbitmq_stop() {
 rabbitmq_cleanup() {
 	if [ -n "$RMQ_OWN" ]; then
 		for f in "$RMQ_DIR"/log/*.log; do
-			[ -s "$f" ] && cp "$f" "$OUT/$TESTNAME-rabbitmq-node.log"
+			[ -s "$f" ] && cp "$f" "$LOG_DIR/$TESTNAME-rabbitmq-node.log"
 		done
 		rabbitmq stop "$RMQ_DIR"
 	else
