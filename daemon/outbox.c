@@ -431,29 +431,46 @@ int outbox_mark_sent(struct store *s, const int64_t *ids, size_t n,
 {
 	/* whether anyone was there to see it: the region's screens as the
 	 * broker took the message. Pending: MQTT deliveries are not marked
-	 * in flight (outbox_peek); a superseded one stays superseded. */
+	 * in flight (outbox_peek); a superseded one stays superseded. One
+	 * statement for the batch (the ids as a JSON array). */
 	static const char sql[] =
 		"UPDATE deliveries SET state = 'sent', sent_at = ?2,"
 		" attempts = attempts + 1, last_error = NULL, offline_at_send = "
 		PRESENCE_OFFLINE_SQL("deliveries.region_code", "?2")
-		" WHERE id = ?1 AND state IN ('pending', 'inflight')";
+		" WHERE id IN (SELECT value FROM json_each(?1))"
+		" AND state IN ('pending', 'inflight')";
+	struct buf list = BUF_INIT;
 	if (!n)
 		return 0;
-	if (store_begin(s, err) < 0)
+	int bad = buf_append_char(&list, '[');
+	for (size_t i = 0; i < n; i++)
+		bad |= buf_appendf(&list, "%s%lld", i ? "," : "",
+				   (long long)ids[i]);
+	bad |= buf_append_char(&list, ']');
+	if (bad < 0) {
+		buf_free(&list);
+		err_oom(err);
 		return -1;
-	for (size_t i = 0; i < n; i++) {
-		sqlite3_stmt *st = store_stmt(s, sql, err);
-		if (!st)
-			goto fail;
-		sqlite3_bind_int64(st, 1, ids[i]);
-		sqlite3_bind_int64(st, 2, now);
-		if (step_done(s, st, "marking deliveries sent", err) < 0)
-			goto fail;
 	}
-	if (store_commit(s, err) == 0)
-		return 0;
+	if (store_begin(s, err) < 0) {
+		buf_free(&list);
+		return -1;
+	}
+	sqlite3_stmt *st = store_stmt(s, sql, err);
+	if (!st)
+		goto fail;
+	sqlite3_bind_text(st, 1, buf_str(&list), (int)list.len,
+			  SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st, 2, now);
+	if (step_done(s, st, "marking deliveries sent", err) < 0)
+		goto fail;
+	if (store_commit(s, err) < 0)
+		goto fail;
+	buf_free(&list);
+	return 0;
 fail:
 	store_rollback(s);
+	buf_free(&list);
 	return -1;
 }
 
