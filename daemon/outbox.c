@@ -75,6 +75,18 @@ int outbox_reset_inflight(struct store *s, const char *kind, struct err *err)
 #define CLAIM_COLUMNS                                                         \
 	CLAIM_SELECT " FROM deliveries d" CLAIM_JOINS CLAIM_WHERE
 
+/* Delivery ids as a JSON array, bound as one parameter and read with
+ * json_each: one statement for a batch instead of one per id. */
+static int id_list_add(struct buf *b, int64_t id)
+{
+	return buf_appendf(b, "%c%lld", b->len ? ',' : '[', (long long)id);
+}
+
+static int id_list_end(struct buf *b)
+{
+	return b->len ? buf_append_char(b, ']') : buf_append_str(b, "[]");
+}
+
 static int read_item(sqlite3_stmt *st, const char *alert_prefix,
 		     struct outbox_item *it)
 {
@@ -152,12 +164,10 @@ static int claim(struct store *s, const char *sql, const char *kind,
 		goto rollback;
 	}
 	if (count) {
-		int bad = buf_append_char(&ids, '[');
+		int bad = 0;
 		for (size_t i = 0; i < count; i++)
-			bad |= buf_appendf(&ids, "%s%lld", i ? "," : "",
-					   (long long)out[i].delivery);
-		bad |= buf_append_char(&ids, ']');
-		if (bad < 0) {
+			bad |= id_list_add(&ids, out[i].delivery);
+		if ((bad | id_list_end(&ids)) < 0) {
 			err_oom(err);
 			goto rollback;
 		}
@@ -246,12 +256,10 @@ int outbox_peek(struct store *s, const char *kind, const char *alert_prefix,
 		goto fail;
 	}
 	if (nids) {
-		int bad = buf_append_char(&idlist, '[');
+		int bad = 0;
 		for (size_t i = 0; i < nids; i++)
-			bad |= buf_appendf(&idlist, "%s%lld", i ? "," : "",
-					   (long long)ids[i]);
-		bad |= buf_append_char(&idlist, ']');
-		if (bad < 0) {
+			bad |= id_list_add(&idlist, ids[i]);
+		if ((bad | id_list_end(&idlist)) < 0) {
 			err_oom(err);
 			goto fail;
 		}
@@ -442,12 +450,10 @@ int outbox_mark_sent(struct store *s, const int64_t *ids, size_t n,
 	struct buf list = BUF_INIT;
 	if (!n)
 		return 0;
-	int bad = buf_append_char(&list, '[');
+	int bad = 0;
 	for (size_t i = 0; i < n; i++)
-		bad |= buf_appendf(&list, "%s%lld", i ? "," : "",
-				   (long long)ids[i]);
-	bad |= buf_append_char(&list, ']');
-	if (bad < 0) {
+		bad |= id_list_add(&list, ids[i]);
+	if ((bad | id_list_end(&list)) < 0) {
 		buf_free(&list);
 		err_oom(err);
 		return -1;
