@@ -30,6 +30,7 @@
 
 #include <curl/curl.h>
 
+#include "bench_util.h"
 #include "hook_common.h"
 
 #define BLAST_USER_AGENT "scicast-bench/hook_blast"
@@ -56,17 +57,6 @@ static void usage(FILE *to)
 		"  BASE/hook/K, at most N (default 64) at once; prints one JSON line.\n");
 }
 
-static int parse_ll(const char *s, long long min, long long max, long long *out)
-{
-	char *end = NULL;
-	errno = 0;
-	long long v = strtoll(s, &end, 10);
-	if (errno != 0 || end == s || *end != '\0' || v < min || v > max)
-		return -1;
-	*out = v;
-	return 0;
-}
-
 /* The jobs of the record file; the caller frees them. */
 static struct job *read_record(const char *path, size_t nkeys, size_t *n)
 {
@@ -87,8 +77,8 @@ static struct job *read_record(const char *path, size_t nkeys, size_t *n)
 		char *len = tab + 1;
 		len[strcspn(len, "\t\r\n")] = '\0';
 		long long k, l;
-		if (parse_ll(line, 0, (long long)nkeys - 1, &k) < 0 ||
-		    parse_ll(len, 0, 4 << 20, &l) < 0) {
+		if (bench_parse_ll(line, 0, (long long)nkeys - 1, &k) < 0 ||
+		    bench_parse_ll(len, 0, 4 << 20, &l) < 0) {
 			fprintf(stderr, "hook_blast: %s:%zu: not K<TAB>length with a known K\n", path, lineno);
 			goto fail;
 		}
@@ -228,7 +218,7 @@ int main(int argc, char **argv)
 			secrets = val;
 		else if (strcmp(a, "--record") == 0)
 			record = val;
-		else if (strcmp(a, "--inflight") == 0 && parse_ll(val, 1, 10000, &inflight) == 0)
+		else if (strcmp(a, "--inflight") == 0 && bench_parse_ll(val, 1, 10000, &inflight) == 0)
 			;
 		else {
 			fprintf(stderr, "hook_blast: bad option %s %s\n", a, val);

@@ -38,6 +38,7 @@
 #include <microhttpd.h>
 #include <openssl/rand.h>
 
+#include "bench_util.h"
 #include "hook_common.h"
 
 #define HOOK_TOLERANCE_S 300   /* Standard Webhooks: 5 minutes either way */
@@ -101,17 +102,6 @@ static void usage(FILE *to)
 		"                (ms since the first request)\n");
 }
 
-static int parse_ll(const char *s, long long min, long long max, long long *out)
-{
-	char *end = NULL;
-	errno = 0;
-	long long v = strtoll(s, &end, 10);
-	if (errno != 0 || end == s || *end != '\0' || v < min || v > max)
-		return -1;
-	*out = v;
-	return 0;
-}
-
 static int make_secrets(long long n)
 {
 	for (long long i = 0; i < n; i++) {
@@ -166,7 +156,7 @@ static void req_start(struct sink *s, struct req *r, struct MHD_Connection *c, c
 {
 	r->key = -1;
 	long long k;
-	if (strncmp(url, "/hook/", 6) != 0 || parse_ll(url + 6, 0, LLONG_MAX, &k) < 0 ||
+	if (strncmp(url, "/hook/", 6) != 0 || bench_parse_ll(url + 6, 0, LLONG_MAX, &k) < 0 ||
 	    (size_t)k >= s->nkeys) {
 		r->early = V_UNKNOWN_PATH;
 		return;
@@ -180,7 +170,7 @@ static void req_start(struct sink *s, struct req *r, struct MHD_Connection *c, c
 	}
 	snprintf(r->id, sizeof r->id, "%s", id);
 	long long t;
-	if (parse_ll(ts, 0, LLONG_MAX / 2, &t) < 0) {
+	if (bench_parse_ll(ts, 0, LLONG_MAX / 2, &t) < 0) {
 		r->early = V_BAD_TIMESTAMP;
 		return;
 	}
@@ -318,13 +308,13 @@ int main(int argc, char **argv)
 			return 2;
 		}
 		i++;
-		if (strcmp(a, "--make-secrets") == 0 && parse_ll(val, 1, 10000000, &v) == 0)
+		if (strcmp(a, "--make-secrets") == 0 && bench_parse_ll(val, 1, 10000000, &v) == 0)
 			return make_secrets(v);
-		else if (strcmp(a, "--port") == 0 && parse_ll(val, 1, 65535, &port) == 0)
+		else if (strcmp(a, "--port") == 0 && bench_parse_ll(val, 1, 65535, &port) == 0)
 			;
-		else if (strcmp(a, "--threads") == 0 && parse_ll(val, 1, 64, &threads) == 0)
+		else if (strcmp(a, "--threads") == 0 && bench_parse_ll(val, 1, 64, &threads) == 0)
 			;
-		else if (strcmp(a, "--expect") == 0 && parse_ll(val, 1, LLONG_MAX, &s.expect) == 0)
+		else if (strcmp(a, "--expect") == 0 && bench_parse_ll(val, 1, LLONG_MAX, &s.expect) == 0)
 			;
 		else if (strcmp(a, "--secrets") == 0)
 			secrets = val;

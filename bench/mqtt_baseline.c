@@ -34,6 +34,8 @@
 #include <mosquitto.h>
 #include <mqtt_protocol.h>
 
+#include "bench_util.h"
+
 struct baseline {
 	const char *host;
 	int port;
@@ -72,17 +74,6 @@ static double baseline_clock_ms(clockid_t clock)
 	return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
 }
 
-static int baseline_parse_ll(const char *s, long long min, long long max, long long *out)
-{
-	char *end = NULL;
-	errno = 0;
-	long long v = strtoll(s, &end, 10);
-	if (errno != 0 || end == s || *end != '\0' || v < min || v > max)
-		return -1;
-	*out = v;
-	return 0;
-}
-
 /* Loads the record file; 0 on success, -1 with a message printed. */
 static int baseline_load(struct baseline *b)
 {
@@ -105,7 +96,7 @@ static int baseline_load(struct baseline *b)
 			continue;
 		char *tab = strchr(line, '\t');
 		long long size = 0;
-		if (tab == NULL || tab == line || baseline_parse_ll(tab + 1, 0, 256 * 1024 * 1024, &size) != 0) {
+		if (tab == NULL || tab == line || bench_parse_ll(tab + 1, 0, 256 * 1024 * 1024, &size) != 0) {
 			fprintf(stderr, "mqtt_baseline: %s:%ld: want 'topic<TAB>size'\n", b->record_path, lineno);
 			goto done;
 		}
@@ -217,21 +208,21 @@ static int baseline_args(struct baseline *b, int argc, char **argv)
 		if (strcmp(a, "--host") == 0) {
 			b->host = v;
 		} else if (strcmp(a, "--port") == 0) {
-			if (baseline_parse_ll(v, 1, 65535, &n) != 0)
+			if (bench_parse_ll(v, 1, 65535, &n) != 0)
 				goto bad;
 			b->port = (int)n;
 		} else if (strcmp(a, "--record") == 0) {
 			b->record_path = v;
 		} else if (strcmp(a, "--inflight") == 0) {
-			if (baseline_parse_ll(v, 1, 65535, &n) != 0)
+			if (bench_parse_ll(v, 1, 65535, &n) != 0)
 				goto bad;
 			b->inflight = (int)n;
 		} else if (strcmp(a, "--expiry") == 0) {
-			if (baseline_parse_ll(v, 0, UINT32_MAX, &n) != 0)
+			if (bench_parse_ll(v, 0, UINT32_MAX, &n) != 0)
 				goto bad;
 			b->expiry_s = (long)n;
 		} else if (strcmp(a, "--stall") == 0) {
-			if (baseline_parse_ll(v, 1, 86400, &n) != 0)
+			if (bench_parse_ll(v, 1, 86400, &n) != 0)
 				goto bad;
 			b->stall_s = (double)n;
 		} else if (strcmp(a, "--id") == 0) {

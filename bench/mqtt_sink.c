@@ -29,6 +29,8 @@
 #include <mosquitto.h>
 #include <mqtt_protocol.h>
 
+#include "bench_util.h"
+
 #define SINK_DEFAULT_FILTER "scicast/v1/alerts/#"
 
 struct sink {
@@ -92,17 +94,6 @@ static void sink_usage(FILE *to)
 }
 
 /* Parses a whole decimal integer in [min, max]; 0 on success. */
-static int sink_parse_ll(const char *s, long long min, long long max, long long *out)
-{
-	char *end = NULL;
-	errno = 0;
-	long long v = strtoll(s, &end, 10);
-	if (errno != 0 || end == s || *end != '\0' || v < min || v > max)
-		return -1;
-	*out = v;
-	return 0;
-}
-
 static int sink_parse_seconds(const char *s, double *out)
 {
 	char *end = NULL;
@@ -211,7 +202,7 @@ static void sink_check_expect_file(struct sink *s, double now_mono)
 	long long n = 0;
 	if (fgets(line, sizeof line, f) != NULL) {
 		line[strcspn(line, "\r\n")] = '\0';
-		if (sink_parse_ll(line, 1, LLONG_MAX, &n) == 0) {
+		if (bench_parse_ll(line, 1, LLONG_MAX, &n) == 0) {
 			s->expect = n;
 			if (s->received >= n)
 				s->done = true;
@@ -238,13 +229,13 @@ static int sink_args(struct sink *s, int argc, char **argv)
 		if (strcmp(a, "--host") == 0) {
 			s->host = v;
 		} else if (strcmp(a, "--port") == 0) {
-			if (sink_parse_ll(v, 1, 65535, &n) != 0)
+			if (bench_parse_ll(v, 1, 65535, &n) != 0)
 				goto bad;
 			s->port = (int)n;
 		} else if (strcmp(a, "--topic") == 0) {
 			s->filter = v;
 		} else if (strcmp(a, "--expect") == 0) {
-			if (sink_parse_ll(v, 0, LLONG_MAX, &s->expect) != 0)
+			if (bench_parse_ll(v, 0, LLONG_MAX, &s->expect) != 0)
 				goto bad;
 		} else if (strcmp(a, "--expect-file") == 0) {
 			s->expect_file = v;
@@ -265,7 +256,7 @@ static int sink_args(struct sink *s, int argc, char **argv)
 		} else if (strcmp(a, "--id") == 0) {
 			s->client_id = v;
 		} else if (strcmp(a, "--receive-max") == 0) {
-			if (sink_parse_ll(v, 1, 65535, &n) != 0)
+			if (bench_parse_ll(v, 1, 65535, &n) != 0)
 				goto bad;
 			s->receive_max = (int)n;
 		} else {

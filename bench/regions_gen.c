@@ -30,6 +30,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bench_util.h"
+
 /* The national shape (2021 NBS counts, rounded) the default N belongs to. */
 #define NAT_VILLAGES 618000.0
 #define NAT_CITIES 340.0
@@ -199,17 +201,6 @@ static void usage(FILE *to)
 		"  and S (default 1). A summary goes to standard error.\n");
 }
 
-static int parse_long(const char *s, long min, long max, long *out)
-{
-	char *end = NULL;
-	errno = 0;
-	long long v = strtoll(s, &end, 10);
-	if (errno != 0 || end == s || *end != '\0' || v < min || v > max)
-		return -1;
-	*out = (long)v;
-	return 0;
-}
-
 static long scaled(double national, double f, long at_least)
 {
 	long v = (long)(national * f + 0.5);
@@ -221,15 +212,19 @@ int main(int argc, char **argv)
 	long villages = (long)NAT_VILLAGES, seed = 1;
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--villages") == 0 && i + 1 < argc) {
-			if (parse_long(argv[++i], 1000, 50000000, &villages) < 0) {
+			long long v;
+			if (bench_parse_ll(argv[++i], 1000, 50000000, &v) < 0) {
 				fprintf(stderr, "regions_gen: --villages wants a number from 1000 to 50000000\n");
 				return 2;
 			}
+			villages = (long)v;
 		} else if (strcmp(argv[i], "--seed") == 0 && i + 1 < argc) {
-			if (parse_long(argv[++i], 0, 0x7fffffffL, &seed) < 0) {
+			long long v;
+			if (bench_parse_ll(argv[++i], 0, 0x7fffffffL, &v) < 0) {
 				fprintf(stderr, "regions_gen: --seed wants a non-negative number\n");
 				return 2;
 			}
+			seed = (long)v;
 		} else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
 			usage(stdout);
 			return 0;
