@@ -5,14 +5,15 @@
 # of its topic after their own reconnect). Live duplicates are counted.
 . "$(dirname "$0")/lib.sh"
 TOWNS=$(size TOWNS 20 4)
-VILLAGES=$(size VILLAGES 999 499)
+VILLAGES=$(size VILLAGES 999 999)
 OUTAGES=$(size OUTAGES 3 3)
 SEED=${DRILL_SEED:-$$}
 diag "profile $PROFILE: $TOWNS towns x $VILLAGES villages, $OUTAGES outages, seed $SEED"
 
 import_tree "$TOWNS" "$VILLAGES"
 broker_start || bail "mosquitto did not start"
-export SCICAST_MQTT_MAX_INFLIGHT=${SCICAST_MQTT_MAX_INFLIGHT:-64}
+# a small in-flight window stretches the fan-out so the outages land in it
+export SCICAST_MQTT_MAX_INFLIGHT=${SCICAST_MQTT_MAX_INFLIGHT:-16}
 export SCICAST_APPROVAL_REQUIRED=none
 drill_daemon_start || bail "scicastd did not start"
 pid=$DPID
@@ -27,15 +28,18 @@ planned=$(jqr .planned.deliveries)
 diag "$(date +%T) emergency $E: $planned deliveries planned"
 sampler_start "/api/v1/emergencies/$E"
 
-# each outage starts at a random point of the fan-out's progress (between
-# 5 and 85 % out) and lasts 1 to 3 s
+# each outage starts at a random point of what is still to go out (5 to
+# 30 % of it: points drawn over the whole fan-out at the start could all
+# fall behind a sender that races ahead after each reconnect) and lasts
+# 1 to 3 s
 done_now() { sqlite3 "$DB" "SELECT count(*) FROM deliveries WHERE emergency_id=$E AND state IN ('sent','acked')"; }
-awk -v n="$OUTAGES" -v p="$planned" -v s="$SEED" 'BEGIN { srand(s)
-	for (i = 0; i < n; i++) printf "%d %.1f\n", p * (0.05 + rand() * 0.8), 1 + rand() * 2 }' |
-	sort -n > "$T/outages"
+awk -v n="$OUTAGES" -v s="$SEED" 'BEGIN { srand(s)
+	for (i = 0; i < n; i++) printf "%.3f %.1f\n", 0.05 + rand() * 0.25, 1 + rand() * 2 }' > "$T/outages"
 outages=0 round=1
-while read -r point length; do
-	wait_point "$point" "$(done_now)" "$planned"
+while read -r share length; do
+	start=$(done_now)
+	point=$(awk -v c="$start" -v p="$planned" -v f="$share" 'BEGIN { printf "%d", c + (p - c) * f }')
+	wait_point "$point" "$start" "$planned"
 	case $? in
 	1) diag "outage $round: the fan-out was over before it"; break ;;
 	2) diag "outage $round: no progress for a minute"; break ;;
