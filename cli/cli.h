@@ -87,6 +87,10 @@ int cli_usage_error(const char *cmd, const char *fmt, ...)
 /* A positive id: 0, or -1 after a usage error naming what. */
 int cli_parse_id(const char *cmd, const char *what, const char *s,
 		 long long *out);
+/* The "CMD ID" command that deletes /api/v1/COLLECTION/ID and says
+ * "DONE ID" (e.g. "deleted channel 7"); returns the exit status. */
+int cli_delete(struct cli *c, const struct cli_help *h, int argc,
+	       char **argv, const char *collection, const char *done);
 /* Prints the JSON for --json (indented, UTF-8 as it is). */
 void cli_print_json(const json_t *j);
 

@@ -295,7 +295,7 @@ static int cmd_channels_add(struct cli *c, int argc, char **argv)
 		{ "name", 0, "N", "a name people recognise", &name },
 		{ "role", 0, "R", "notify (default) or escalation", &role },
 		{ "audience", 0, "A", "general, elderly, children, farmers, workers", &audience },
-		{ "locale", 0, "L", "the language it gets (default zh-CN)", &locale },
+		{ "locale", 0, "L", "the language of its notices (default zh-CN)", &locale },
 		{ NULL, 0, NULL, NULL, NULL },
 	};
 	static const struct cli_help h = { "channels add",
@@ -434,21 +434,7 @@ static int cmd_channels_rm(struct cli *c, int argc, char **argv)
 	static const struct cli_help h = { "channels rm", "channels rm ID",
 		"Deletes a channel. A region's automatic MQTT channel cannot be\n"
 		"deleted: disable it (scicast channels set ID enabled=false)." };
-	const char *pos[1];
-	struct buf path = BUF_INIT;
-	long long id;
-	int rc;
-	if (cli_parse(c, &h, NULL, argc, argv, pos, 1, 1, NULL, &rc) < 0)
-		return rc;
-	if (cli_parse_id(h.cmd, "ID", pos[0], &id) < 0)
-		return CLI_USAGE;
-	rc = CLI_USAGE;
-	if (buf_appendf(&path, "/api/v1/channels/%lld", id) == 0)
-		rc = client_json(c, h.cmd, "DELETE", buf_str(&path), NULL, NULL);
-	if (rc == 0 && !c->json)
-		printf("deleted channel %lld\n", id);
-	buf_free(&path);
-	return rc;
+	return cli_delete(c, &h, argc, argv, "channels", "deleted channel");
 }
 
 static const struct cli_cmd channels_cmds[] = {
@@ -767,21 +753,7 @@ static int cmd_token_revoke(struct cli *c, int argc, char **argv)
 {
 	static const struct cli_help h = { "token revoke", "token revoke ID",
 		"Revokes a token: it stops working at once." };
-	const char *pos[1];
-	struct buf path = BUF_INIT;
-	long long id;
-	int rc;
-	if (cli_parse(c, &h, NULL, argc, argv, pos, 1, 1, NULL, &rc) < 0)
-		return rc;
-	if (cli_parse_id(h.cmd, "ID", pos[0], &id) < 0)
-		return CLI_USAGE;
-	rc = CLI_USAGE;
-	if (buf_appendf(&path, "/api/v1/tokens/%lld", id) == 0)
-		rc = client_json(c, h.cmd, "DELETE", buf_str(&path), NULL, NULL);
-	if (rc == 0 && !c->json)
-		printf("revoked token %lld\n", id);
-	buf_free(&path);
-	return rc;
+	return cli_delete(c, &h, argc, argv, "tokens", "revoked token");
 }
 
 static const struct cli_cmd token_cmds[] = {

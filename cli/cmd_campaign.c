@@ -361,21 +361,7 @@ static int cmd_campaign_rm(struct cli *c, int argc, char **argv)
 		"Deletes a campaign and its run history. Notices already on their\n"
 		"way still go out; to pause it instead: scicast campaign set ID\n"
 		"--disable." };
-	const char *pos[1];
-	struct buf path = BUF_INIT;
-	long long id;
-	int rc;
-	if (cli_parse(c, &h, NULL, argc, argv, pos, 1, 1, NULL, &rc) < 0)
-		return rc;
-	if (cli_parse_id(h.cmd, "ID", pos[0], &id) < 0)
-		return CLI_USAGE;
-	rc = CLI_USAGE;
-	if (campaign_path(&path, id, "") == 0)
-		rc = client_json(c, h.cmd, "DELETE", buf_str(&path), NULL, NULL);
-	if (rc == 0 && !c->json)
-		printf("deleted campaign %lld\n", id);
-	buf_free(&path);
-	return rc;
+	return cli_delete(c, &h, argc, argv, "campaigns", "deleted campaign");
 }
 
 /* ---- preview, runs, run ---- */

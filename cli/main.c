@@ -238,6 +238,26 @@ int cli_parse_id(const char *cmd, const char *what, const char *s,
 	return 0;
 }
 
+int cli_delete(struct cli *c, const struct cli_help *h, int argc,
+	       char **argv, const char *collection, const char *done)
+{
+	const char *pos[1];
+	struct buf path = BUF_INIT;
+	long long id;
+	int rc;
+	if (cli_parse(c, h, NULL, argc, argv, pos, 1, 1, NULL, &rc) < 0)
+		return rc;
+	if (cli_parse_id(h->cmd, "ID", pos[0], &id) < 0)
+		return CLI_USAGE;
+	rc = CLI_USAGE;
+	if (buf_appendf(&path, "/api/v1/%s/%lld", collection, id) == 0)
+		rc = client_json(c, h->cmd, "DELETE", buf_str(&path), NULL, NULL);
+	if (rc == 0 && !c->json)
+		printf("%s %lld\n", done, id);
+	buf_free(&path);
+	return rc;
+}
+
 /* A global option at argv[*i]: 1 if it was one (and *i moved past its
  * value), 0 if not, -1 after a usage error. */
 static int main_global(struct cli *c, const char *cmd, int argc, char **argv,
