@@ -122,17 +122,7 @@ int approvals_get(struct store *s, int64_t id, json_t **out, struct err *err)
 	if (!st)
 		return -1;
 	sqlite3_bind_int64(st, 1, id);
-	int rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		*out = approval_json(st);
-	sqlite3_reset(st);
-	if (rc == SQLITE_DONE) {
-		err_not_found(err, "no approval request %lld", (long long)id);
-		return -1;
-	}
-	if (rc != SQLITE_ROW)
-		return store_fail(s, err, "reading an approval");
-	return *out ? 0 : (err_oom(err), -1);
+	return store_one(s, st, approval_json, "approval request", id, out, err);
 }
 
 int approvals_list(struct store *s, const char *status, json_t **out,

@@ -193,17 +193,7 @@ int auth_token_get(struct store *s, int64_t id, json_t **out, struct err *err)
 	if (!st)
 		return -1;
 	sqlite3_bind_int64(st, 1, id);
-	int rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		*out = token_json(st);
-	sqlite3_reset(st);
-	if (rc == SQLITE_DONE) {
-		err_not_found(err, "no token %lld", (long long)id);
-		return -1;
-	}
-	if (rc != SQLITE_ROW)
-		return store_fail(s, err, "reading a token");
-	return *out ? 0 : (err_oom(err), -1);
+	return store_one(s, st, token_json, "token", id, out, err);
 }
 
 int auth_token_revoke(struct store *s, int64_t id, const char *by,

@@ -484,17 +484,7 @@ int campaigns_get(struct store *s, int64_t id, json_t **out, struct err *err)
 	if (!st)
 		return -1;
 	sqlite3_bind_int64(st, 1, id);
-	int rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		*out = campaign_json(st);
-	sqlite3_reset(st);
-	if (rc == SQLITE_DONE) {
-		err_not_found(err, "no campaign %lld", (long long)id);
-		return -1;
-	}
-	if (rc != SQLITE_ROW)
-		return store_fail(s, err, "reading a campaign");
-	return *out ? 0 : (err_oom(err), -1);
+	return store_one(s, st, campaign_json, "campaign", id, out, err);
 }
 
 int campaigns_list(struct store *s, json_t **out, struct err *err)

@@ -428,3 +428,24 @@ int store_list(struct store *s, sqlite3_stmt *st,
 	*out = json_pack("{s:o}", "items", items);
 	return *out ? 0 : (err_oom(err), -1);
 }
+
+int store_one(struct store *s, sqlite3_stmt *st,
+	      json_t *(*row)(sqlite3_stmt *st), const char *noun, int64_t id,
+	      json_t **out, struct err *err)
+{
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		*out = row(st);
+	sqlite3_reset(st);
+	if (rc == SQLITE_DONE) {
+		err_not_found(err, "no %s %lld", noun, (long long)id);
+		return -1;
+	}
+	if (rc != SQLITE_ROW) {
+		char what[96];
+		snprintf(what, sizeof what, "reading %s %lld", noun,
+			 (long long)id);
+		return store_fail(s, err, what);
+	}
+	return *out ? 0 : (err_oom(err), -1);
+}

@@ -93,4 +93,10 @@ int store_list(struct store *s, sqlite3_stmt *st,
 	       json_t *(*row)(sqlite3_stmt *st), const char *what,
 	       json_t **out, struct err *err);
 
+/* Steps a prepared statement bound to one id for its row: row(st), or
+ * 404 "no NOUN ID" when there is none; resets it. */
+int store_one(struct store *s, sqlite3_stmt *st,
+	      json_t *(*row)(sqlite3_stmt *st), const char *noun, int64_t id,
+	      json_t **out, struct err *err);
+
 #endif
