@@ -82,7 +82,8 @@ static const struct config_key config_keys[] = {
 	  "only for the WAL (faster; a power cut may lose the last seconds)." },
 	{ "store", "max_pages", KT_INT, OFF(store_max_pages), 0, 0, 2147483647,
 	  "0",
-	  "The most pages (4 KiB each) the database may grow to (SQLite's "
+	  "The most pages (32 KiB each; 4 KiB in a database created before "
+	  "2026-11-29) the database may grow to (SQLite's "
 	  "`max_page_count`): a write that needs more is refused with 507 and "
 	  "stores nothing, before the disk itself fills. 0: no limit but the "
 	  "disk's." },

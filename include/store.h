@@ -15,6 +15,10 @@
 
 struct store;
 
+/* The page size of a database scicastd creates ([store] max_pages counts
+ * these); one created by an older build keeps its 4096 (docs/operations). */
+#define STORE_PAGE_SIZE_STR "32768"
+
 /* The most pages every connection opened from now on lets the database
  * grow to ([store] max_pages; 0: no limit). A process-wide setting
  * because SQLite's max_page_count belongs to each connection, and every
@@ -31,8 +35,8 @@ void store_set_durable(bool on);
  * them, and which commit many times a second in a fan-out. */
 int store_relax(struct store *s, struct err *err);
 
-/* Opens (creating if needed) the database: WAL, foreign keys on, the
- * busy timeout, the page limit. Does not migrate. */
+/* Opens (creating if needed, with STORE_PAGE_SIZE_STR-byte pages) the database:
+ * WAL, foreign keys on, the busy timeout, the page limit. Does not migrate. */
 int store_open(const char *path, int64_t busy_timeout_ms, struct store **out,
 	       struct err *err);
 void store_close(struct store *s);

@@ -8,8 +8,9 @@
 . "$(dirname "$0")/lib.sh"
 TOWNS=$(size TOWNS 20 4)
 VILLAGES=$(size VILLAGES 999 499)
-HEADROOM=${DRILL_HEADROOM_PAGES:-400}
-diag "profile $PROFILE: $TOWNS towns x $VILLAGES villages, $HEADROOM pages of room"
+# room in bytes: the limit counts pages, whose size the database chose
+ROOM=${DRILL_HEADROOM_BYTES:-1638400}
+diag "profile $PROFILE: $TOWNS towns x $VILLAGES villages, $ROOM bytes of room"
 
 import_tree "$TOWNS" "$VILLAGES"
 broker_start || bail "mosquitto did not start"
@@ -18,7 +19,7 @@ export SCICAST_APPROVAL_REQUIRED=none
 drill_daemon_start seed || bail "scicastd did not start"
 daemon_stop
 pages=$(sqlite3 "$DB" "PRAGMA page_count")
-limit=$((pages + HEADROOM))
+limit=$((pages + ROOM / $(sqlite3 "$DB" "PRAGMA page_size")))
 SCICAST_STORE_MAX_PAGES=$limit drill_daemon_start full || bail "scicastd did not start with max_pages"
 ok "scicastd runs with [store] max_pages = $limit (the database has $pages)"
 screens_start screens --brief || bail "the screens did not start"
