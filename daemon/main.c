@@ -487,8 +487,10 @@ static void reload(struct app *app, const char *config_path)
  * re-sends to silent screens. */
 /* Copying the WAL into the database file competes with a fan-out for the
  * disk and the CPU, so it waits while the senders have messages in
- * flight: at most CHECKPOINT_DEFER_MS, and not past CHECKPOINT_WAL_MAX
- * of WAL. */
+ * flight or due (a declaration just committed: the first tick after it
+ * used to find nothing in flight yet and copy a province's plan, a
+ * second of work, in the middle of its fan-out): at most
+ * CHECKPOINT_DEFER_MS, and not past CHECKPOINT_WAL_MAX of WAL. */
 #define CHECKPOINT_DEFER_MS (5 * 60 * 1000)
 #define CHECKPOINT_WAL_MAX (1024LL * 1024 * 1024)
 
@@ -505,15 +507,19 @@ static void checkpoint_when_quiet(struct app *app, struct store *store,
 		    metrics_gauge_get(M_WEBHOOK_INFLIGHT) > 0;
 	if (!last_ms)
 		last_ms = now;
-	if (busy && bytes < CHECKPOINT_WAL_MAX &&
-	    now - last_ms < CHECKPOINT_DEFER_MS)
-		return;
+	if (bytes < CHECKPOINT_WAL_MAX && now - last_ms < CHECKPOINT_DEFER_MS) {
+		int due = busy ? 1 : outbox_any_due(store, now, &err);
+		if (due < 0)
+			log_error("%s", err.message);
+		if (due != 0)
+			return;
+	}
 	static int last_frames;
 	int frames = store_checkpoint(store, &err);
 	last_ms = now;
 	if (frames < 0)
 		log_error("%s", err.message);
-	else if (frames > last_frames + 16384) /* 64 MB of 4 KB pages */
+	else if (frames > last_frames + 64 * 1024 * 1024 / STORE_PAGE_SIZE)
 		log_info("store: checkpointed %d pages of WAL in %lld ms",
 			 frames - last_frames,
 			 (long long)(util_now_ms() - now));

@@ -171,7 +171,11 @@ int store_open(const char *path, int64_t busy_timeout_ms, struct store **out,
 	     * the commit that crossed the threshold: that commit may be a
 	     * province's declaration waiting for its 201, or the MQTT
 	     * sender in the middle of a fan-out */
-	    store_exec(s, "PRAGMA wal_autocheckpoint=0", err) < 0)
+	    store_exec(s, "PRAGMA wal_autocheckpoint=0", err) < 0 ||
+	    /* a fan-out's WAL can pass a GB; once checkpointed, the file
+	     * shrinks back at the next write instead of keeping the disk
+	     * (and the checkpoint timer's size check) at its peak */
+	    store_exec(s, "PRAGMA journal_size_limit=67108864", err) < 0)
 		goto fail;
 	int pages = atomic_load(&max_pages);
 	if (pages > 0) {

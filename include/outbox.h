@@ -98,6 +98,10 @@ int outbox_record_results(struct store *s, const struct outbox_result *r,
 int outbox_redrive(struct store *s, int64_t delivery, int64_t emergency,
 		   long *count, struct err *err);
 
+/* Whether any delivery waits to go out now (1), none (0), -1 on error:
+ * work the senders have not taken into flight yet. */
+int outbox_any_due(struct store *s, int64_t now, struct err *err);
+
 /* The broker or endpoint took these deliveries (PUBACK, 2xx for webhooks
  * use outbox_mark_acked). One transaction for the batch. */
 int outbox_mark_sent(struct store *s, const int64_t *ids, size_t n,

@@ -17,6 +17,7 @@ struct store;
 
 /* The page size of a database scicastd creates ([store] max_pages counts
  * these); one created by an older build keeps its 4096 (docs/operations). */
+#define STORE_PAGE_SIZE 32768
 #define STORE_PAGE_SIZE_STR "32768"
 
 /* The most pages every connection opened from now on lets the database
