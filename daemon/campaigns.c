@@ -886,6 +886,8 @@ static int load_targets(struct store *s, const struct config *cfg,
 			const struct campaign *c, struct target **out, size_t *n,
 			struct err *err)
 {
+	/* a subtree as one range of the path index (see load_channels_below
+	 * in plan.c) */
 	static const char sql[] =
 		"SELECT ch.id, ch.kind, r.code, r.name, coalesce(r.parent_code, ''),"
 		" r.path, ch.locale, ch.audience, r.level,"
@@ -893,7 +895,7 @@ static int load_targets(struct store *s, const struct config *cfg,
 		"  ON e.id = d.emergency_id WHERE d.channel_id = ch.id"
 		"  AND e.status = 'active' AND d.escalation = 0)"
 		" FROM regions r JOIN channels ch ON ch.region_code = r.code"
-		" WHERE (r.path = ?1 OR (r.path > ?1 || '/' AND r.path < ?1 || '0'))"
+		" WHERE r.path >= ?1 AND r.path < ?1 || '0'"
 		" AND ch.enabled = 1 AND ch.role = 'notify'"
 		" AND (ch.auto = 0 OR ?2) AND (?3 IS NULL OR ch.audience = ?3)"
 		" ORDER BY r.path, ch.id";

@@ -881,10 +881,15 @@ static int push_chan_row(struct plan *p, sqlite3_stmt *st, int col)
  * region met twice (areas that overlap) keeps its first load. */
 static int load_channels_below(struct plan *p, int root, struct err *err)
 {
+	/* The region and its subtree as one range of the path index (paths
+	 * are digits and '/', which sorts just before '0'). Written as
+	 * "path = ?1 OR (path > ?1/ AND path < ?10)", SQLite scanned every
+	 * channel of the country instead, once per area code: 31 provinces
+	 * x 663,000 channels, a third of a national plan. */
 	static const char sql[] =
 		"SELECT r.code, ch.id, ch.kind, ch.locale, ch.audience"
 		" FROM regions r JOIN channels ch ON ch.region_code = r.code"
-		" WHERE (r.path = ?1 OR (r.path > ?1 || '/' AND r.path < ?1 || '0'))"
+		" WHERE r.path >= ?1 AND r.path < ?1 || '0'"
 		" AND ch.enabled = 1 AND ch.role = 'notify' AND (ch.auto = 0 OR ?2)"
 		" ORDER BY r.path, ch.id";
 	sqlite3_stmt *st = store_stmt(p->s, sql, err);
