@@ -1090,6 +1090,13 @@ struct job {
 	struct err err;
 };
 
+/* A written job's memory, to be freed. */
+struct corpse {
+	struct group *g;
+	size_t ng;
+	struct chan *ch;
+};
+
 struct pipeline {
 	struct plan *p;
 	pthread_mutex_t lock;
@@ -1097,15 +1104,39 @@ struct pipeline {
 	struct job jobs[JOBS];
 	size_t filled, rendered;       /* jobs ever filled, ever rendered */
 	bool finished, failed;
+	/* Written jobs are freed on the render thread: most of their memory
+	 * was allocated there, glibc frees another thread's chunks under that
+	 * thread's arena lock, and the writer is the plan's critical path
+	 * (free() was ~9 % of its time in a 160,000-region plan). */
+	struct corpse dead[JOBS], dying[JOBS];
+	size_t ndead;
 };
+
+static void corpses_free(struct corpse *c, size_t n)
+{
+	for (size_t k = 0; k < n; k++) {
+		groups_free(c[k].g, c[k].ng);
+		free(c[k].ch);
+	}
+}
 
 static void *render_main(void *arg)
 {
 	struct pipeline *pl = arg;
 	pthread_mutex_lock(&pl->lock);
 	for (;;) {
-		while (pl->rendered == pl->filled && !pl->finished)
+		while (pl->rendered == pl->filled && !pl->finished &&
+		       !pl->ndead)
 			pthread_cond_wait(&pl->more, &pl->lock);
+		if (pl->ndead) {
+			size_t n = pl->ndead;
+			memcpy(pl->dying, pl->dead, n * sizeof *pl->dead);
+			pl->ndead = 0;
+			pthread_mutex_unlock(&pl->lock);
+			corpses_free(pl->dying, n);
+			pthread_mutex_lock(&pl->lock);
+			continue;
+		}
 		if (pl->rendered == pl->filled)
 			break;
 		struct job *j = &pl->jobs[pl->rendered % JOBS];
@@ -1157,6 +1188,28 @@ static int job_write(struct plan *p, struct job *j, struct err *err)
 	return 0;
 }
 
+/* Hands jobs [from, to) of the ring, written, to the render thread to
+ * free (or frees them here when it has not caught up), emptying their
+ * slots for the next fill. */
+static void bury(struct pipeline *pl, size_t from, size_t to)
+{
+	pthread_mutex_lock(&pl->lock);
+	for (size_t k = from; k < to; k++) {
+		struct job *j = &pl->jobs[k % JOBS];
+		if (pl->ndead < JOBS) {
+			pl->dead[pl->ndead++] =
+				(struct corpse){ j->g, j->ng, j->ch };
+			j->g = NULL;
+			j->ng = 0;
+			j->ch = NULL;
+		}
+	}
+	pthread_cond_signal(&pl->more);
+	pthread_mutex_unlock(&pl->lock);
+	for (size_t k = from; k < to; k++)
+		job_clear(&pl->jobs[k % JOBS]);
+}
+
 static int plan_alert_pipelined(struct plan *p, struct err *err)
 {
 	struct pipeline *pl = calloc(1, sizeof *pl);
@@ -1204,15 +1257,13 @@ static int plan_alert_pipelined(struct plan *p, struct err *err)
 			pthread_cond_wait(&pl->done, &pl->lock);
 		size_t ready = pl->rendered;
 		pthread_mutex_unlock(&pl->lock);
-		for (; written < ready; written++) {
-			struct job *j = &pl->jobs[written % JOBS];
-			int w = job_write(p, j, err);
-			job_clear(j);
-			if (w < 0) {
-				written++;
-				goto stop;
-			}
-		}
+		size_t from = written;
+		int w = 0;
+		for (; written < ready && w == 0; written++)
+			w = job_write(p, &pl->jobs[written % JOBS], err);
+		bury(pl, from, written);
+		if (w < 0)
+			goto stop;
 	}
 	rc = 0;
 stop:
@@ -1222,6 +1273,7 @@ stop:
 	pthread_cond_signal(&pl->more);
 	pthread_mutex_unlock(&pl->lock);
 	pthread_join(thread, NULL);
+	corpses_free(pl->dead, pl->ndead);
 	/* after a failure: what was filled and not written */
 	for (; written < pl->filled; written++)
 		job_clear(&pl->jobs[written % JOBS]);
