@@ -138,7 +138,9 @@ int store_open(const char *path, int64_t busy_timeout_ms, struct store **out,
 	 * a declaration writes tens of MB of ~2 KB messages and the senders
 	 * read them back in id order; with 4 KiB pages a Guangdong 201 came
 	 * 25 % later and the whole fan-out took 6 % more CPU (bench/README) */
-	if (store_exec(s, "PRAGMA page_size=" STORE_PAGE_SIZE_STR, err) < 0)
+	char pragma[48];
+	snprintf(pragma, sizeof pragma, "PRAGMA page_size=%d", STORE_PAGE_SIZE);
+	if (store_exec(s, pragma, err) < 0)
 		goto fail;
 	/* journal_mode returns a row; run it through a statement so a
 	 * database that cannot switch to WAL is reported, not ignored. */

@@ -18,7 +18,6 @@ struct store;
 /* The page size of a database scicastd creates ([store] max_pages counts
  * these); one created by an older build keeps its 4096 (docs/operations). */
 #define STORE_PAGE_SIZE 32768
-#define STORE_PAGE_SIZE_STR "32768"
 
 /* The most pages every connection opened from now on lets the database
  * grow to ([store] max_pages; 0: no limit). A process-wide setting
@@ -36,7 +35,7 @@ void store_set_durable(bool on);
  * them, and which commit many times a second in a fan-out. */
 int store_relax(struct store *s, struct err *err);
 
-/* Opens (creating if needed, with STORE_PAGE_SIZE_STR-byte pages) the database:
+/* Opens (creating if needed, with STORE_PAGE_SIZE-byte pages) the database:
  * WAL, foreign keys on, the busy timeout, the page limit. Does not migrate. */
 int store_open(const char *path, int64_t busy_timeout_ms, struct store **out,
 	       struct err *err);
