@@ -42,7 +42,14 @@ GD="$SHARED/data/regions-guangdong.csv"
 if [ -f "$GD" ]; then
 	DB="$T/stop.db"
 	SCICAST_HTTP_MAX_BODY=1M daemon_start stop
-	curl -s -o "$T/import.json" -w '%{http_code}' --data-binary "@$GD" "$URL/api/v1/regions/import" > "$T/import.status" &
+	# under valgrind the whole province takes longer than the 10 s a stop
+	# waits for; a third of it still runs for seconds there
+	if [ -n "$SCICASTD_WRAP" ]; then
+		head -n 9000 "$GD" > "$T/import.csv"
+	else
+		cp "$GD" "$T/import.csv"
+	fi
+	curl -s -o "$T/import.json" -w '%{http_code}' --data-binary "@$T/import.csv" "$URL/api/v1/regions/import" > "$T/import.status" &
 	cpid=$!
 	sleep 0.5 # the import takes seconds under the sanitizers
 	kill -TERM "$DPID"
@@ -54,7 +61,7 @@ if [ -f "$GD" ]; then
 	expect_eq "SIGTERM came while the import ran, and the import finished" "$order" \
 		"SIGTERM: stopping;POST /api/v1/regions/import 200;"
 	n=$(sqlite3 "$DB" "SELECT count(*) FROM regions")
-	expect_eq "the import it finished is complete" "$n" "$(($(wc -l < "$GD") - 1))"
+	expect_eq "the import it finished is complete" "$n" "$(($(wc -l < "$T/import.csv") - 1))"
 else
 	skip "graceful stop: $GD missing"
 fi
