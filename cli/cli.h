@@ -87,6 +87,12 @@ int cli_usage_error(const char *cmd, const char *fmt, ...)
 /* A positive id: 0, or -1 after a usage error naming what. */
 int cli_parse_id(const char *cmd, const char *what, const char *s,
 		 long long *out);
+/* cli_parse for a command of exactly one positional ID (a positive id,
+ * into *id): 0 to go on; -1 when the command is done, with *rc set as
+ * cli_parse sets it. */
+int cli_parse_one_id(struct cli *c, const struct cli_help *h,
+		     const struct cli_opt *opts, int argc, char **argv,
+		     long long *id, int *rc);
 /* The "CMD ID" command that deletes /api/v1/COLLECTION/ID and says
  * "DONE ID" (e.g. "deleted channel 7"); returns the exit status. */
 int cli_delete(struct cli *c, const struct cli_help *h, int argc,

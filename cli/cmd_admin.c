@@ -528,7 +528,6 @@ static int cmd_deliveries_show(struct cli *c, int argc, char **argv)
 		"status, how long it took, what came of it." };
 	static const char *const heads[] = { "ATTEMPT", "AT", "HTTP", "MS",
 					     "OUTCOME", "ERROR" };
-	const char *pos[1];
 	struct buf path = BUF_INIT;
 	json_t *d = NULL;
 	struct table t;
@@ -536,10 +535,8 @@ static int cmd_deliveries_show(struct cli *c, int argc, char **argv)
 	const json_t *x;
 	long long id;
 	int rc;
-	if (cli_parse(c, &h, NULL, argc, argv, pos, 1, 1, NULL, &rc) < 0)
+	if (cli_parse_one_id(c, &h, NULL, argc, argv, &id, &rc) < 0)
 		return rc;
-	if (cli_parse_id(h.cmd, "ID", pos[0], &id) < 0)
-		return CLI_USAGE;
 	table_init(&t, 6, heads);
 	rc = CLI_USAGE;
 	if (buf_appendf(&path, "/api/v1/deliveries/%lld", id) < 0)

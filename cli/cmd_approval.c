@@ -190,15 +190,12 @@ static int approval_decide(struct cli *c, const struct cli_help *h,
 		{ "reason", 0, "TEXT", "why (kept with the decision)", &reason },
 		{ NULL, 0, NULL, NULL, NULL },
 	};
-	const char *pos[1];
 	struct buf path = BUF_INIT;
 	json_t *body = NULL, *ans = NULL;
 	long long id;
 	int rc;
-	if (cli_parse(c, h, opts, argc, argv, pos, 1, 1, NULL, &rc) < 0)
+	if (cli_parse_one_id(c, h, opts, argc, argv, &id, &rc) < 0)
 		return rc;
-	if (cli_parse_id(h->cmd, "ID", pos[0], &id) < 0)
-		return CLI_USAGE;
 	rc = CLI_USAGE;
 	if (reason && !(body = json_pack("{s:s}", "reason", reason))) {
 		cli_usage_error(h->cmd, "--reason is not UTF-8 text");

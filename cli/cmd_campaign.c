@@ -231,15 +231,12 @@ static int cmd_campaign_show(struct cli *c, int argc, char **argv)
 		"Shows a campaign: its schedule and dates, regions, tiers and\n"
 		"audience, the notices in the order they go out (and which is next),\n"
 		"the next and the last run." };
-	const char *pos[1];
 	struct buf path = BUF_INIT;
 	json_t *k = NULL;
 	long long id;
 	int rc;
-	if (cli_parse(c, &h, NULL, argc, argv, pos, 1, 1, NULL, &rc) < 0)
+	if (cli_parse_one_id(c, &h, NULL, argc, argv, &id, &rc) < 0)
 		return rc;
-	if (cli_parse_id(h.cmd, "ID", pos[0], &id) < 0)
-		return CLI_USAGE;
 	rc = CLI_USAGE;
 	if (campaign_path(&path, id, "") < 0)
 		goto done;
@@ -315,16 +312,13 @@ static int cmd_campaign_set(struct cli *c, int argc, char **argv)
 		"and saves the change as an edit of the version it read, so a change\n"
 		"someone made meanwhile is refused (1) rather than undone. New\n"
 		"--notices start again from the first." };
-	const char *pos[1];
 	struct buf path = BUF_INIT;
 	json_t *body = NULL, *cur = NULL, *ans = NULL;
 	long long id;
 	int rc;
 	memset(&o, 0, sizeof o);
-	if (cli_parse(c, &h, opts, argc, argv, pos, 1, 1, NULL, &rc) < 0)
+	if (cli_parse_one_id(c, &h, opts, argc, argv, &id, &rc) < 0)
 		return rc;
-	if (cli_parse_id(h.cmd, "ID", pos[0], &id) < 0)
-		return CLI_USAGE;
 	body = campaign_body(h.cmd, &o);
 	if (!body)
 		return CLI_USAGE;
@@ -473,7 +467,6 @@ static int cmd_campaign_runs(struct cli *c, int argc, char **argv)
 		"themselves: GET /api/v1/deliveries?campaign=ID.)" };
 	static const char *const heads[] = { "RUN", "AT", "NOTICE", "DELIVERIES",
 					     "IN EMERGENCY", "QUIET HOURS" };
-	const char *pos[1];
 	struct buf path = BUF_INIT;
 	json_t *ans = NULL;
 	struct table t;
@@ -481,10 +474,8 @@ static int cmd_campaign_runs(struct cli *c, int argc, char **argv)
 	const json_t *r;
 	long long id;
 	int rc;
-	if (cli_parse(c, &h, NULL, argc, argv, pos, 1, 1, NULL, &rc) < 0)
+	if (cli_parse_one_id(c, &h, NULL, argc, argv, &id, &rc) < 0)
 		return rc;
-	if (cli_parse_id(h.cmd, "ID", pos[0], &id) < 0)
-		return CLI_USAGE;
 	table_init(&t, 6, heads);
 	rc = CLI_USAGE;
 	if (campaign_path(&path, id, "/runs") < 0)
@@ -526,15 +517,12 @@ static int cmd_campaign_run(struct cli *c, int argc, char **argv)
 		"Runs a campaign now, out of its schedule: the next notice goes out\n"
 		"as at a scheduled time (quiet hours and emergencies still hold it\n"
 		"back per channel), and the rotation moves on." };
-	const char *pos[1];
 	struct buf path = BUF_INIT;
 	json_t *ans = NULL;
 	long long id;
 	int rc;
-	if (cli_parse(c, &h, NULL, argc, argv, pos, 1, 1, NULL, &rc) < 0)
+	if (cli_parse_one_id(c, &h, NULL, argc, argv, &id, &rc) < 0)
 		return rc;
-	if (cli_parse_id(h.cmd, "ID", pos[0], &id) < 0)
-		return CLI_USAGE;
 	rc = CLI_USAGE;
 	if (campaign_path(&path, id, "/run") < 0)
 		goto done;

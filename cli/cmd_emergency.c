@@ -285,16 +285,13 @@ int cmd_update(struct cli *c, int argc, char **argv)
 		"Every channel in the new scope gets an update; channels it reached that\n"
 		"are now out of scope get a cancel. Raising it to red asks as declare\n"
 		"does, and may be held for a second operator (scicast approve N)." };
-	const char *pos[1];
 	struct buf path = BUF_INIT;
 	json_t *body = NULL;
 	long long id;
 	int rc;
 	memset(&o, 0, sizeof o);
-	if (cli_parse(c, &h, opts, argc, argv, pos, 1, 1, NULL, &rc) < 0)
+	if (cli_parse_one_id(c, &h, opts, argc, argv, &id, &rc) < 0)
 		return rc;
-	if (cli_parse_id(h.cmd, "ID", pos[0], &id) < 0)
-		return CLI_USAGE;
 	if (!o.severity && !o.headline && !o.area && !o.duration && !o.expires &&
 	    !o.description && !o.instruction && !o.locale)
 		return cli_usage_error(h.cmd, "nothing to change");
@@ -320,15 +317,12 @@ static int emergency_end(struct cli *c, const struct cli_help *h,
 		{ "reason", 0, "TEXT", "why (kept in the revision)", &reason },
 		{ NULL, 0, NULL, NULL, NULL },
 	};
-	const char *pos[1];
 	struct buf path = BUF_INIT;
 	json_t *body = NULL, *ans = NULL;
 	long long id;
 	int rc;
-	if (cli_parse(c, h, opts, argc, argv, pos, 1, 1, NULL, &rc) < 0)
+	if (cli_parse_one_id(c, h, opts, argc, argv, &id, &rc) < 0)
 		return rc;
-	if (cli_parse_id(h->cmd, "ID", pos[0], &id) < 0)
-		return CLI_USAGE;
 	rc = CLI_USAGE;
 	if (reason && !(body = json_pack("{s:s}", "reason", reason))) {
 		cli_usage_error(h->cmd, "--reason is not UTF-8 text");
@@ -600,17 +594,14 @@ int cmd_status(struct cli *c, int argc, char **argv)
 		"or failed or dead) and exits 0, or exits 1 at the timeout. On a\n"
 		"terminal it redraws in place; otherwise it prints one line per poll:\n"
 		"  12:00:01 village 279/279 acked, 0 failed" };
-	const char *pos[1];
 	struct buf path = BUF_INIT;
 	json_t *e = NULL;
 	long long id;
 	int64_t timeout = 600000, interval = 1000;
 	size_t drawn = 0;
 	int rc;
-	if (cli_parse(c, &h, opts, argc, argv, pos, 1, 1, NULL, &rc) < 0)
+	if (cli_parse_one_id(c, &h, opts, argc, argv, &id, &rc) < 0)
 		return rc;
-	if (cli_parse_id(h.cmd, "ID", pos[0], &id) < 0)
-		return CLI_USAGE;
 	if (timeout_s && util_parse_duration_ms(timeout_s, &timeout) < 0)
 		return cli_usage_error(h.cmd, "--timeout takes a duration such as 10m");
 	if (interval_s && (util_parse_duration_ms(interval_s, &interval) < 0 ||

@@ -148,15 +148,12 @@ int cmd_report(struct cli *c, int argc, char **argv)
 		"stayed silent, listed below with what their presence says (online,\n"
 		"offline, unknown). --csv prints the server's CSV unchanged:\n\n"
 		"  scicast report 12 --csv > drill-12.csv" };
-	const char *pos[1];
 	struct buf path = BUF_INIT;
 	json_t *r = NULL;
 	long long id;
 	int rc;
-	if (cli_parse(c, &h, opts, argc, argv, pos, 1, 1, NULL, &rc) < 0)
+	if (cli_parse_one_id(c, &h, opts, argc, argv, &id, &rc) < 0)
 		return rc;
-	if (cli_parse_id(h.cmd, "ID", pos[0], &id) < 0)
-		return CLI_USAGE;
 	if (csv && c->json)
 		return cli_usage_error(h.cmd, "give --csv or --json, not both");
 	rc = CLI_USAGE;

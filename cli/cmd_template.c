@@ -419,7 +419,6 @@ static int cmd_template_history(struct cli *c, int argc, char **argv)
 		"someone else had saved first (their text is kept), newest first." };
 	static const char *const heads[] = { "AT", "OUTCOME", "VERSION",
 					     "BASED ON", "AUTHOR", "COMMENT" };
-	const char *pos[1];
 	struct buf path = BUF_INIT;
 	json_t *ans = NULL;
 	struct table t;
@@ -427,10 +426,8 @@ static int cmd_template_history(struct cli *c, int argc, char **argv)
 	size_t i;
 	const json_t *ev;
 	int rc;
-	if (cli_parse(c, &h, NULL, argc, argv, pos, 1, 1, NULL, &rc) < 0)
+	if (cli_parse_one_id(c, &h, NULL, argc, argv, &id, &rc) < 0)
 		return rc;
-	if (cli_parse_id(h.cmd, "ID", pos[0], &id) < 0)
-		return CLI_USAGE;
 	table_init(&t, 6, heads);
 	rc = CLI_USAGE;
 	if (buf_appendf(&path, "/api/v1/templates/%lld/history", id) < 0)
@@ -684,7 +681,6 @@ static int cmd_template_edit(struct cli *c, int argc, char **argv)
 		"--yes). If someone else saved in the meantime, nothing is saved: their\n"
 		"text is shown against yours, your file is kept, and the exit status\n"
 		"is 1." };
-	const char *pos[1];
 	struct buf path = BUF_INIT, file = BUF_INIT, text = BUF_INIT;
 	json_t *cur = NULL, *body = NULL;
 	struct client_resp r = CLIENT_RESP_INIT;
@@ -694,10 +690,8 @@ static int cmd_template_edit(struct cli *c, int argc, char **argv)
 	bool keep = true;
 	long long id;
 	int fd = -1, rc;
-	if (cli_parse(c, &h, opts, argc, argv, pos, 1, 1, NULL, &rc) < 0)
+	if (cli_parse_one_id(c, &h, opts, argc, argv, &id, &rc) < 0)
 		return rc;
-	if (cli_parse_id(h.cmd, "ID", pos[0], &id) < 0)
-		return CLI_USAGE;
 	if (region && !util_is_region_code(region, strlen(region)))
 		return cli_usage_error(h.cmd, "--region takes a 12-digit code");
 	rc = CLI_USAGE;

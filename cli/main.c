@@ -238,17 +238,28 @@ int cli_parse_id(const char *cmd, const char *what, const char *s,
 	return 0;
 }
 
+int cli_parse_one_id(struct cli *c, const struct cli_help *h,
+		     const struct cli_opt *opts, int argc, char **argv,
+		     long long *id, int *rc)
+{
+	const char *pos[1];
+	if (cli_parse(c, h, opts, argc, argv, pos, 1, 1, NULL, rc) < 0)
+		return -1;
+	if (cli_parse_id(h->cmd, "ID", pos[0], id) < 0) {
+		*rc = CLI_USAGE;
+		return -1;
+	}
+	return 0;
+}
+
 int cli_delete(struct cli *c, const struct cli_help *h, int argc,
 	       char **argv, const char *collection, const char *done)
 {
-	const char *pos[1];
 	struct buf path = BUF_INIT;
 	long long id;
 	int rc;
-	if (cli_parse(c, h, NULL, argc, argv, pos, 1, 1, NULL, &rc) < 0)
+	if (cli_parse_one_id(c, h, NULL, argc, argv, &id, &rc) < 0)
 		return rc;
-	if (cli_parse_id(h->cmd, "ID", pos[0], &id) < 0)
-		return CLI_USAGE;
 	rc = CLI_USAGE;
 	if (buf_appendf(&path, "/api/v1/%s/%lld", collection, id) == 0)
 		rc = client_json(c, h->cmd, "DELETE", buf_str(&path), NULL, NULL);
