@@ -38,7 +38,7 @@ awk -v n="$OUTAGES" -v s="$SEED" 'BEGIN { srand(s)
 outages=0 round=1
 while read -r share length; do
 	start=$(done_now)
-	point=$(awk -v c="$start" -v p="$planned" -v f="$share" 'BEGIN { printf "%d", c + (p - c) * f }')
+	point=$(point_ahead "$start" "$planned" "$share")
 	wait_point "$point" "$start" "$planned"
 	case $? in
 	1) diag "outage $round: the fan-out was over before it"; break ;;

@@ -70,7 +70,7 @@ awk -v n="$ROUNDS" -v s="$SEED" 'BEGIN { srand(s)
 kills=0 round=1
 for share in $(cat "$T/shares"); do
 	start=$(done_now)
-	point=$(awk -v c="$start" -v p="$planned" -v f="$share" 'BEGIN { printf "%d", c + (p - c) * f }')
+	point=$(point_ahead "$start" "$planned" "$share")
 	wait_point "$point" "$start" "$planned"
 	case $? in
 	1) diag "round $round: the fan-out was over before the kill"; break ;;

@@ -13,6 +13,7 @@
 #   planned_keys E / delivered_keys   one line per planned delivery of
 #                           emergency E, and per delivery a receiver got
 #   wait_until S CMD…       CMD every 0.5 s until it succeeds, at most S s
+#   point_ahead S TOTAL F   the point a share F of the way from S to TOTAL
 #   wait_point P S TOTAL    waits for done_now to pass a point of a fan-out
 #   bail WHY                the setup failed: stop the drill
 #   drill_result P D L DUP [DEAD]  prints "drill NAME: planned …" (the line the
@@ -75,6 +76,12 @@ wait_until() {
 		[ "$(date +%s)" -lt "$_end" ] || return 1
 		sleep 0.5
 	done
+}
+
+# point_ahead START TOTAL SHARE — the count SHARE of the way from START
+# (deliveries out now) to TOTAL: a point still ahead of a fast sender.
+point_ahead() {
+	awk -v c="$1" -v p="$2" -v f="$3" 'BEGIN { printf "%d", c + (p - c) * f }'
 }
 
 # wait_point POINT START TOTAL — waits until done_now (the drill's count
