@@ -7,18 +7,29 @@
 #include "api.h"
 #include "config.h"
 #include "approvals.h"
+#include "auth.h"
 #include "emergency.h"
 #include "jsonutil.h"
 #include "mqtt.h"
 #include "respcache.h"
 #include "util.h"
 
+static void wake_senders(void *app)
+{
+	app_wake_senders(app);
+}
+
 static void ctx_of(struct http_req *req, struct emergency_ctx *c)
 {
+	memset(c, 0, sizeof *c);
 	c->store = req->store;
 	c->cfg = req->app->cfg;
 	c->actor = req->actor;
 	c->public_url = req->app->public_url;
+	c->role = auth_role_name(req->actor_role);
+	c->remote = req->remote;
+	c->wake = wake_senders;
+	c->wake_arg = req->app;
 }
 
 static int reply(struct http_res *res, int status, json_t *j, struct err *err)
@@ -98,6 +109,7 @@ API_HANDLER(api_emergencies_declare)
 		json_decref(body);
 		return rc;
 	}
+	c.staged = true; /* nothing but the audit row follows the plan */
 	int rc = emergency_declare(&c, body, dry, &out, err);
 	json_decref(body);
 	if (rc < 0)
@@ -151,6 +163,7 @@ API_HANDLER(api_emergencies_revise)
 			return rc;
 		}
 	}
+	c.staged = true;
 	int rc = emergency_revise(&c, id, body, dry, &out, err);
 	json_decref(body);
 	if (rc < 0)

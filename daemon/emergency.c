@@ -7,6 +7,7 @@
 #define _GNU_SOURCE
 #include "emergency.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -229,10 +230,13 @@ static int insert_revision(struct store *s, int64_t id, int revision,
 	return 0;
 }
 
+/* What is planned so far, and where a staged plan stands: cursor is the
+ * path of the last region committed, NULL once the plan is whole. */
 static int set_planned(struct store *s, int64_t id, int revision,
-		       long planned, struct err *err)
+		       long planned, const char *cursor, struct err *err)
 {
-	static const char sql[] = "UPDATE revisions SET planned = ?3"
+	static const char sql[] = "UPDATE revisions SET planned = ?3,"
+				  " plan_cursor = ?4"
 				  " WHERE emergency_id = ?1 AND revision = ?2";
 	sqlite3_stmt *st = store_stmt(s, sql, err);
 	if (!st)
@@ -240,9 +244,174 @@ static int set_planned(struct store *s, int64_t id, int revision,
 	sqlite3_bind_int64(st, 1, id);
 	sqlite3_bind_int(st, 2, revision);
 	sqlite3_bind_int64(st, 3, planned);
+	store_bind_text(st, 4, cursor);
 	int rc = sqlite3_step(st);
 	sqlite3_reset(st);
 	return rc == SQLITE_DONE ? 0 : store_fail(s, err, "writing a revision");
+}
+
+/* ---- plans committed in stages ----
+ *
+ * A big plan (PLAN_STAGE_MIN regions or more) of a declaration or update
+ * through the API commits in stages: the first holds the emergency, the
+ * revision and the first PLAN_STAGE_FIRST regions' deliveries, which go
+ * out while the rest is planned; the 201 comes after the last stage, as
+ * before. Each stage records how far the plan got (revisions.plan_cursor);
+ * a plan stopped in between (a crash, a full disk, an I/O error) is
+ * finished by emergency_resume_plans on the main thread: at the next
+ * start, and once a minute while running. A full disk is foreseen
+ * before the first stage commits: its pages per region give the whole
+ * plan's, and a plan that would not fit is refused with nothing stored. */
+
+/* Held by whoever runs a staged plan. Why it is shared: the API's writer
+ * thread plans declarations, the main thread finishes interrupted plans,
+ * and between two stages an unfinished plan looks the same to both. Both
+ * only try it: the writer plans in one transaction when it is taken. */
+static pthread_mutex_t staged_lock = PTHREAD_MUTEX_INITIALIZER;
+
+struct staging {
+	const struct emergency_ctx *c;
+	int64_t id;
+	int revision;
+	long base;            /* deliveries planned before a resume */
+	bool started;         /* a stage was committed */
+	bool foresee;         /* check the room before the first stage */
+	int64_t used_before;  /* pages in use when the plan began */
+	bool locked;          /* holds staged_lock */
+};
+
+static void staging_end(struct staging *sg)
+{
+	if (sg->locked)
+		pthread_mutex_unlock(&staged_lock);
+	sg->locked = false;
+}
+
+/* The plan so far took (used - used_before) pages for `done` regions; the
+ * rest at that rate, and a quarter more (its villages' messages are
+ * longer than the towns' that came first), must fit both the database's
+ * limit and the disk, where the WAL holds it once more until a
+ * checkpoint. */
+static int foresee_room(struct staging *sg, long done, long left,
+			struct err *err)
+{
+	struct store_room room;
+	if (store_room(sg->c->store, &room, err) < 0)
+		return -1;
+	int64_t grown = room.used_pages - sg->used_before;
+	if (done <= 0 || grown <= 0 || left <= 0)
+		return 0;
+	int64_t need = grown * left / done;
+	need += need / 4;
+	if (room.max_pages > 0 && room.used_pages + need > room.max_pages) {
+		err_set(err, 507, "storage_full", "", "writing the plan: the "
+			"database is full ([store] max_pages %lld, %lld in use; "
+			"this plan needs about %lld more); nothing was stored: "
+			"free space and try again", (long long)room.max_pages,
+			(long long)room.used_pages, (long long)need);
+		return -1;
+	}
+	int64_t bytes = need * room.page_size * 2;
+	if (room.disk_free >= 0 && bytes > room.disk_free) {
+		err_set(err, 507, "storage_full", "", "writing the plan: the "
+			"database is full: its disk has %lld MB free and this "
+			"plan needs about %lld MB; nothing was stored: free disk "
+			"space and try again", (long long)(room.disk_free >> 20),
+			(long long)(bytes >> 20));
+		return -1;
+	}
+	return 0;
+}
+
+/* Between stages others write: an expiry may have ended the emergency,
+ * and a revision that is no longer current is not planned further. */
+static int still_current(struct store *s, int64_t id, int revision,
+			 struct err *err)
+{
+	static const char sql[] = "SELECT revision FROM emergencies WHERE id = ?";
+	sqlite3_stmt *st = store_stmt(s, sql, err);
+	if (!st)
+		return -1;
+	sqlite3_bind_int64(st, 1, id);
+	int rc = sqlite3_step(st);
+	int current = rc == SQLITE_ROW ? sqlite3_column_int(st, 0) : -1;
+	sqlite3_reset(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return store_fail(s, err, "reading the emergency");
+	if (current != revision) {
+		err_conflict(err, "emergency %lld changed while revision %d "
+			     "was being planned: its plan stops here",
+			     (long long)id, revision);
+		return -1;
+	}
+	return 0;
+}
+
+static int stage_commit(void *arg, const char *last_path,
+			const struct plan_result *so_far, long done,
+			long left, struct err *err)
+{
+	struct staging *sg = arg;
+	struct store *s = sg->c->store;
+	if (!sg->started) {
+		char object[32], summary[160];
+		snprintf(object, sizeof object, "emergency/%lld",
+			 (long long)sg->id);
+		snprintf(summary, sizeof summary, "revision %d: its first %ld "
+			 "deliveries go out while the rest of %ld regions is "
+			 "planned", sg->revision, so_far->deliveries, done + left);
+		if ((sg->foresee && foresee_room(sg, done, left, err) < 0) ||
+		    audit_write(s, sg->c->actor, sg->c->role, "emergency.plan",
+				object, summary, sg->c->remote, err) < 0)
+			return -1;
+	}
+	if (set_planned(s, sg->id, sg->revision, sg->base + so_far->deliveries,
+			last_path, err) < 0 ||
+	    store_commit_stage(s, err) < 0)
+		return -1;
+	sg->started = true;
+	metrics_add(M_PLAN_STAGES, 1);
+	if (sg->c->wake)
+		sg->c->wake(sg->c->wake_arg);
+	return still_current(s, sg->id, sg->revision, err);
+}
+
+/* Sets a plan up to commit in stages, if the context allows it and no
+ * other staged plan runs. Call before the first write. */
+static bool staging_begin(const struct emergency_ctx *c, struct staging *sg,
+			  int64_t id, int revision, struct plan_request *rq)
+{
+	memset(sg, 0, sizeof *sg);
+	if (!c->staged || pthread_mutex_trylock(&staged_lock) != 0)
+		return false;
+	sg->locked = true;
+	struct store_room room = { 0 };
+	struct err e;
+	sg->c = c;
+	sg->id = id;
+	sg->revision = revision;
+	/* without a first reading the plan is not foreseen, only written */
+	sg->foresee = store_room(c->store, &room, &e) == 0;
+	sg->used_before = room.used_pages;
+	rq->stage = stage_commit;
+	rq->stage_arg = sg;
+	return true;
+}
+
+/* After a staged plan failed half-way, the error says what is out. */
+static void staging_failed(const struct staging *sg, struct err *err)
+{
+	if (!sg->started)
+		return;
+	/* the cause is cut to what fits beside the explanation */
+	char why[300];
+	snprintf(why, sizeof why, "%.299s", err->message);
+	snprintf(err->message, sizeof err->message, "emergency %lld revision "
+		 "%d is committed and its first deliveries are going out, but "
+		 "planning the rest stopped: %.299s. scicastd finishes the "
+		 "plan by itself (within a minute, or at its next start)",
+		 (long long)sg->id, sg->revision, why);
+	log_error("%s", err->message);
 }
 
 static void fill_request(struct plan_request *rq, const struct decl *d,
@@ -292,6 +461,7 @@ int emergency_declare(const struct emergency_ctx *c, const json_t *body,
 		" VALUES (?, 'active', 1, ?, ?, ?, ?, ?, ?)";
 	struct decl d = { .locale = c->cfg->templates_default_locale };
 	struct plan_result r = { 0 };
+	struct staging sg = { 0 };
 	int64_t now = util_now_ms(), id = 0;
 	int rc = -1;
 	if (ju_check_object(body, allowed, err) < 0 ||
@@ -336,13 +506,16 @@ int emergency_declare(const struct emergency_ctx *c, const json_t *body,
 	}
 	id = sqlite3_last_insert_rowid(store_db(c->store));
 	fill_request(&rq, &d, c, id, 1, "alert", now);
+	staging_begin(c, &sg, id, 1, &rq);
 	int64_t cpu0 = util_thread_cpu_us();
 	if (insert_revision(c->store, id, 1, "alert", &d, now, c->actor, NULL,
 			    0, err) < 0 ||
 	    plan_run(c->store, c->cfg, &rq, false, &r, err) < 0 ||
-	    set_planned(c->store, id, 1, r.deliveries, err) < 0 ||
-	    store_commit(c->store, err) < 0)
+	    set_planned(c->store, id, 1, r.deliveries, NULL, err) < 0 ||
+	    store_commit(c->store, err) < 0) {
+		staging_failed(&sg, err);
 		goto rollback;
+	}
 	metrics_add(M_EMERGENCIES_DECLARED, 1);
 	log_info("emergency %lld declared by %s: %s %s, %zu area code(s), "
 		 "%ld deliveries, planned in %lld ms (%lld ms CPU)", (long long)id,
@@ -355,8 +528,37 @@ int emergency_declare(const struct emergency_ctx *c, const json_t *body,
 rollback:
 	store_rollback(c->store);
 done:
+	staging_end(&sg);
 	plan_result_free(&r);
 	decl_free(&d);
+	return rc;
+}
+
+/* A revision's texts from a row: severity, headline, description,
+ * instruction, locale, area, expires_at from column col on. The hazard
+ * and exercise come from the emergency, set before. */
+static int decl_from_row(sqlite3_stmt *st, int col, struct decl *d,
+			 struct err *err)
+{
+	d->severity = config_severity_parse(store_col_text(st, col));
+	for (int i = 0; i < 4; i++)
+		d->own[i] = sqlite3_column_type(st, col + 1 + i) == SQLITE_NULL
+				    ? NULL
+				    : strdup(store_col_text(st, col + 1 + i));
+	d->headline = d->own[0];
+	d->description = d->own[1];
+	d->instruction = d->own[2];
+	d->locale = d->own[3];
+	d->expires_ms = sqlite3_column_int64(st, col + 6);
+	json_t *area = json_loads(store_col_text(st, col + 5), 0, NULL);
+	int rc = -1;
+	if (!d->hazard || d->severity < 0 || !d->headline || !d->locale)
+		err_internal(err, "a stored revision is unreadable");
+	else if (area)
+		rc = parse_area(area, d, err);
+	else
+		err_oom(err);
+	json_decref(area);
 	return rc;
 }
 
@@ -387,29 +589,9 @@ static int load_current(struct store *s, int64_t id, struct decl *d,
 	*revision = sqlite3_column_int(st, 1);
 	d->hazard = catalog_hazard(store_col_text(st, 2));
 	d->exercise = sqlite3_column_int(st, 3);
-	d->severity = config_severity_parse(store_col_text(st, 4));
-	for (int i = 0; i < 4; i++)
-		d->own[i] = sqlite3_column_type(st, 5 + i) == SQLITE_NULL
-				    ? NULL : strdup(store_col_text(st, 5 + i));
-	d->headline = d->own[0];
-	d->description = d->own[1];
-	d->instruction = d->own[2];
-	d->locale = d->own[3];
-	char *area_text = strdup(store_col_text(st, 9));
-	d->expires_ms = sqlite3_column_int64(st, 10);
+	rc = decl_from_row(st, 4, d, err);
 	sqlite3_reset(st);
-	json_t *area = area_text ? json_loads(area_text, 0, NULL) : NULL;
-	free(area_text);
-	int prc = -1;
-	if (!d->hazard || d->severity < 0 || !d->headline || !d->locale)
-		err_internal(err, "emergency %lld: its stored revision is "
-			     "unreadable", (long long)id);
-	else if (area)
-		prc = parse_area(area, d, err);
-	else
-		err_oom(err);
-	json_decref(area);
-	return prc;
+	return rc;
 }
 
 static int set_emergency(struct store *s, int64_t id, int revision,
@@ -443,6 +625,7 @@ int emergency_revise(const struct emergency_ctx *c, int64_t id,
 	};
 	struct decl d = { 0 };
 	struct plan_result r = { 0 };
+	struct staging sg = { 0 };
 	char status[16];
 	int revision, rc = -1;
 	int64_t now = util_now_ms();
@@ -488,14 +671,19 @@ int emergency_revise(const struct emergency_ctx *c, int64_t id,
 		rc = *out ? 0 : (err_oom(err), -1);
 		goto done;
 	}
+	/* the emergency moves to the new revision before its plan, so a
+	 * staged plan's first stage already replaces what is outdated */
+	staging_begin(c, &sg, id, next, &rq);
 	if (insert_revision(c->store, id, next, "update", &d, now, c->actor,
 			    NULL, 0, err) < 0 ||
-	    plan_run(c->store, c->cfg, &rq, false, &r, err) < 0 ||
-	    set_planned(c->store, id, next, r.deliveries, err) < 0 ||
 	    outbox_supersede(c->store, id, next, err) < 0 ||
 	    set_emergency(c->store, id, next, "active", &d, now, err) < 0 ||
-	    store_commit(c->store, err) < 0)
+	    plan_run(c->store, c->cfg, &rq, false, &r, err) < 0 ||
+	    set_planned(c->store, id, next, r.deliveries, NULL, err) < 0 ||
+	    store_commit(c->store, err) < 0) {
+		staging_failed(&sg, err);
 		goto rollback;
+	}
 	log_info("emergency %lld revision %d (update) by %s: %ld deliveries, "
 		 "%ld of them cancels", (long long)id, next, c->actor,
 		 r.deliveries, r.cancels);
@@ -505,6 +693,7 @@ int emergency_revise(const struct emergency_ctx *c, int64_t id,
 rollback:
 	store_rollback(c->store);
 done:
+	staging_end(&sg);
 	plan_result_free(&r);
 	decl_free(&d);
 	return rc;
@@ -541,7 +730,7 @@ int emergency_end(const struct emergency_ctx *c, int64_t id,
 	if (insert_revision(c->store, id, next, msg_type, &d, now, c->actor,
 			    reason, 0, err) < 0 ||
 	    plan_run(c->store, c->cfg, &rq, false, &r, err) < 0 ||
-	    set_planned(c->store, id, next, r.deliveries, err) < 0 ||
+	    set_planned(c->store, id, next, r.deliveries, NULL, err) < 0 ||
 	    outbox_supersede(c->store, id, next, err) < 0 ||
 	    set_emergency(c->store, id, next, new_status, &d, now, err) < 0 ||
 	    store_commit(c->store, err) < 0)
@@ -561,6 +750,146 @@ done:
 	plan_result_free(&r);
 	decl_free(&d);
 	return rc;
+}
+
+/* Finishes one stopped plan, or closes it when its revision is no longer
+ * the emergency's current one (what it would plan is outdated). */
+static int resume_one(const struct emergency_ctx *c, int64_t id,
+		      int revision, struct err *err)
+{
+	static const char sql[] =
+		"SELECT e.revision, e.hazard, e.exercise, r.msg_type,"
+		" r.issued_at, r.planned, r.plan_cursor, r.severity, r.headline,"
+		" r.description, r.instruction, r.locale, r.area, r.expires_at"
+		" FROM revisions r JOIN emergencies e ON e.id = r.emergency_id"
+		" WHERE r.emergency_id = ? AND r.revision = ?"
+		" AND r.plan_cursor IS NOT NULL";
+	struct decl d = { 0 };
+	struct plan_result r = { 0 };
+	struct staging sg = { .c = c, .id = id, .revision = revision,
+			      .started = true };
+	char msg_type[16], object[32], summary[200], *cursor = NULL;
+	int rc = -1;
+	if (store_begin(c->store, err) < 0)
+		return -1;
+	sqlite3_stmt *st = store_stmt(c->store, sql, err);
+	if (!st)
+		goto rollback;
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_int(st, 2, revision);
+	int step = sqlite3_step(st);
+	if (step != SQLITE_ROW) {
+		sqlite3_reset(st);
+		if (step == SQLITE_DONE) { /* finished meanwhile */
+			rc = 0;
+			goto rollback;
+		}
+		store_fail(c->store, err, "reading an unfinished plan");
+		goto rollback;
+	}
+	int current = sqlite3_column_int(st, 0);
+	d.hazard = catalog_hazard(store_col_text(st, 1));
+	d.exercise = sqlite3_column_int(st, 2);
+	snprintf(msg_type, sizeof msg_type, "%s", store_col_text(st, 3));
+	int64_t issued = sqlite3_column_int64(st, 4);
+	sg.base = (long)sqlite3_column_int64(st, 5);
+	cursor = strdup(store_col_text(st, 6));
+	int drc = decl_from_row(st, 7, &d, err);
+	sqlite3_reset(st);
+	if (drc < 0)
+		goto rollback;
+	if (!cursor) {
+		err_oom(err);
+		goto rollback;
+	}
+	snprintf(object, sizeof object, "emergency/%lld", (long long)id);
+	if (current != revision) {
+		snprintf(summary, sizeof summary, "revision %d was replaced by "
+			 "revision %d before its plan was finished: %ld of its "
+			 "deliveries were planned", revision, current, sg.base);
+		if (set_planned(c->store, id, revision, sg.base, NULL, err) < 0 ||
+		    audit_write(c->store, "scicastd", "admin",
+				"emergency.plan_closed", object, summary,
+				NULL, err) < 0 ||
+		    store_commit(c->store, err) < 0)
+			goto rollback;
+		log_warn("emergency %lld: %s", (long long)id, summary);
+		rc = 1;
+		goto done;
+	}
+	struct plan_request rq;
+	fill_request(&rq, &d, c, id, revision, msg_type, issued);
+	if (strcmp(msg_type, "alert") != 0 && strcmp(msg_type, "update") != 0)
+		rq.mode = PLAN_END;
+	rq.cancel_out_of_scope = strcmp(msg_type, "update") == 0;
+	rq.resume_after = *cursor ? cursor : NULL;
+	rq.stage = stage_commit;
+	rq.stage_arg = &sg;
+	if (plan_run(c->store, c->cfg, &rq, false, &r, err) < 0)
+		goto rollback;
+	snprintf(summary, sizeof summary, "revision %d: planning finished "
+		 "after a stop: %ld more deliveries, %ld in all", revision,
+		 r.deliveries, sg.base + r.deliveries);
+	if (set_planned(c->store, id, revision, sg.base + r.deliveries, NULL,
+			err) < 0 ||
+	    audit_write(c->store, "scicastd", "admin", "emergency.plan_resumed",
+			object, summary, NULL, err) < 0 ||
+	    store_commit(c->store, err) < 0)
+		goto rollback;
+	metrics_add(M_PLANS_RESUMED, 1);
+	log_info("emergency %lld: %s", (long long)id, summary);
+	rc = 1;
+	goto done;
+rollback:
+	store_rollback(c->store);
+done:
+	free(cursor);
+	plan_result_free(&r);
+	decl_free(&d);
+	return rc;
+}
+
+int emergency_resume_plans(const struct emergency_ctx *c, struct err *err)
+{
+	static const char sql[] =
+		"SELECT emergency_id, revision FROM revisions"
+		" WHERE plan_cursor IS NOT NULL"
+		" ORDER BY emergency_id, revision LIMIT 16";
+	int64_t ids[16];
+	int revs[16], n = 0, done = 0;
+	if (pthread_mutex_trylock(&staged_lock) != 0)
+		return 0; /* a staged plan is running: not stopped */
+	sqlite3_stmt *st = store_stmt(c->store, sql, err);
+	if (!st)
+		goto fail;
+	int rc;
+	while (n < 16 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		ids[n] = sqlite3_column_int64(st, 0);
+		revs[n++] = sqlite3_column_int(st, 1);
+	}
+	sqlite3_reset(st);
+	if (n < 16 && rc != SQLITE_DONE) {
+		store_fail(c->store, err, "finding unfinished plans");
+		goto fail;
+	}
+	for (int i = 0; i < n; i++) {
+		struct err e;
+		int one = resume_one(c, ids[i], revs[i], &e);
+		if (one < 0) {
+			log_error("emergency %lld revision %d: finishing its "
+				  "plan failed (tried again in a minute): %s",
+				  (long long)ids[i], revs[i], e.message);
+			continue;
+		}
+		done += one;
+		if (one && c->wake)
+			c->wake(c->wake_arg);
+	}
+	pthread_mutex_unlock(&staged_lock);
+	return done;
+fail:
+	pthread_mutex_unlock(&staged_lock);
+	return -1;
 }
 
 int emergency_expire_due(const struct emergency_ctx *c, int64_t now,
@@ -773,6 +1102,10 @@ static json_t *revision_json(sqlite3_stmt *st)
 		"planned", (json_int_t)sqlite3_column_int64(st, 13));
 	if (!o)
 		return NULL;
+	/* a staged plan still being written (or stopped, to be finished):
+	 * planned counts what is written so far */
+	if (sqlite3_column_int(st, 14))
+		json_object_set_new(o, "planning", json_true());
 	if (sqlite3_column_type(st, 4) != SQLITE_NULL)
 		json_object_set_new(o, "description",
 				    ju_string(store_col_text(st, 4)));
@@ -790,8 +1123,8 @@ int emergency_get(struct store *s, int64_t id, json_t **out, struct err *err)
 	static const char sql_r[] =
 		"SELECT revision, msg_type, severity, headline, description,"
 		" instruction, locale, area, area, expires_at, issued_at, author,"
-		" reason, planned FROM revisions WHERE emergency_id = ?"
-		" ORDER BY revision";
+		" reason, planned, plan_cursor IS NOT NULL FROM revisions"
+		" WHERE emergency_id = ? ORDER BY revision";
 	sqlite3_stmt *st = store_stmt(s, sql_e, err);
 	if (!st)
 		return -1;
@@ -844,7 +1177,7 @@ int emergency_get(struct store *s, int64_t id, json_t **out, struct err *err)
 	/* the current revision's texts at the top level */
 	json_t *cur = json_array_get(revs, json_array_size(revs) - 1);
 	const char *keys[] = { "headline", "description", "instruction",
-			       "locale", "area", "msg_type" };
+			       "locale", "area", "msg_type", "planning" };
 	for (size_t k = 0; cur && k < sizeof keys / sizeof keys[0]; k++)
 		if (json_object_get(cur, keys[k]))
 			json_object_set(o, keys[k], json_object_get(cur, keys[k]));

@@ -493,6 +493,7 @@ static void reload(struct app *app, const char *config_path)
  * CHECKPOINT_DEFER_MS, and not past CHECKPOINT_WAL_MAX of WAL. */
 #define CHECKPOINT_DEFER_MS (5 * 60 * 1000)
 #define CHECKPOINT_WAL_MAX (1024LL * 1024 * 1024)
+#define RESUME_EVERY_MS (60 * 1000)
 
 static void checkpoint_when_quiet(struct app *app, struct store *store,
 				  int64_t now)
@@ -526,6 +527,28 @@ static void checkpoint_when_quiet(struct app *app, struct store *store,
 	last_frames = frames > 0 ? frames : 0;
 }
 
+static void wake_app(void *app)
+{
+	app_wake_senders(app);
+}
+
+/* Plans committed in stages that stopped half-way: at start, and then
+ * once a minute (after a failed stage). */
+static void resume_plans(struct app *app, struct store *store, int64_t now)
+{
+	static int64_t last_ms;
+	if (now && now - last_ms < RESUME_EVERY_MS)
+		return;
+	last_ms = now ? now : util_now_ms();
+	struct err err;
+	struct emergency_ctx c = { .store = store, .cfg = app->cfg,
+				   .actor = "scicastd",
+				   .public_url = app->public_url,
+				   .wake = wake_app, .wake_arg = app };
+	if (emergency_resume_plans(&c, &err) < 0)
+		log_error("finishing stopped plans: %s", err.message);
+}
+
 static void run_periodic(struct app *app, struct store *store)
 {
 	struct err err;
@@ -534,6 +557,7 @@ static void run_periodic(struct app *app, struct store *store)
 				   .public_url = app->public_url };
 	int64_t now = util_now_ms();
 	bool wake = false;
+	resume_plans(app, store, now);
 	int expired = emergency_expire_due(&c, now, &err);
 	if (expired < 0)
 		log_error("expiring emergencies: %s", err.message);
@@ -634,6 +658,9 @@ static int cmd_run(const char *config_path, int argc, char **argv)
 		 app.public_url);
 	log_info("listening on %s:%d", cfg.http_host, http_port(http));
 	sdnotify("READY=1");
+	/* a plan stopped half-way by the last stop: finished now, with the
+	 * API answering meanwhile (a national one takes seconds) */
+	resume_plans(&app, store, 0);
 
 	for (;;) {
 		struct timespec tick = { 1, 0 };

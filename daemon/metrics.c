@@ -76,6 +76,10 @@ static const struct {
 				     "Emergencies declared." },
 	[M_EMERGENCIES_EXPIRED] = { "scicast_emergencies_expired_total",
 				    "Emergencies ended by their expiry." },
+	[M_PLAN_STAGES] = { "scicast_plan_stages_total",
+			    "Stages committed by big plans before their end." },
+	[M_PLANS_RESUMED] = { "scicast_plans_resumed_total",
+			      "Plans stopped half-way and finished later." },
 };
 
 static const struct {

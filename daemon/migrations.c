@@ -372,6 +372,14 @@ static const struct migration migrations[] = {
 	  " WHERE state = 'sent';"
 	  /* nothing reads messages by emergency: by id or message_id only */
 	  "DROP INDEX messages_emergency;" },
+	{ 11, "plans committed in stages",
+	  /* a big plan commits in chunks, its first deliveries going out
+	   * before the rest is written: the path of the last region
+	   * committed ('' before the first), NULL once the plan is whole.
+	   * Whatever is not NULL at start is planned to its end. */
+	  "ALTER TABLE revisions ADD COLUMN plan_cursor TEXT;"
+	  "CREATE INDEX revisions_planning ON revisions(emergency_id)"
+	  " WHERE plan_cursor IS NOT NULL;" },
 };
 
 #define N_MIGRATIONS (int)(sizeof migrations / sizeof migrations[0])

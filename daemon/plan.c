@@ -6,8 +6,10 @@
  * holds is one walk up the parents per region. Rendering is cached twice:
  * templates are looked up and compiled once per (tier, locale), and a
  * message is rendered once per (region, locale, audience) however many
- * channels share it. Nothing here commits: the caller owns the one
- * transaction in which all messages and deliveries are written. */
+ * channels share it. Nothing here commits: the caller owns the
+ * transaction in which messages and deliveries are written, and for a big
+ * plan it may ask to be called back between regions to commit what is
+ * written so far (plan_request.stage). */
 #define _GNU_SOURCE
 #include "plan.h"
 
@@ -1082,6 +1084,7 @@ static int region_channels(struct plan *p, int i, struct chan **out,
 
 struct job {
 	int region;
+	size_t k;          /* regions of order[] taken up to and with it */
 	struct chan *ch;
 	size_t nch;
 	struct group *g;
@@ -1210,6 +1213,49 @@ static void bury(struct pipeline *pl, size_t from, size_t to)
 		job_clear(&pl->jobs[k % JOBS]);
 }
 
+/* A region a staged plan wrote before it was stopped. On an update its
+ * channels still count as targeted: they have this revision's update. */
+static int already_planned(struct plan *p, int i, bool *yes, struct err *err)
+{
+	const char *after = p->rq->resume_after;
+	*yes = after && strcmp(arena_str(p, p->r[i].path), after) <= 0;
+	if (!*yes || !p->rq->cancel_out_of_scope)
+		return 0;
+	for (uint32_t c = 0; c < p->r[i].ch_count; c++)
+		if (target_channel(p, p->chans[p->r[i].ch_first + c].id, err) < 0)
+			return -1;
+	return 0;
+}
+
+/* Staging: after whole regions, the first stage small (its messages go
+ * out while the rest is planned), the later ones at least PLAN_STAGE_MS
+ * long (each commit syncs the disk). */
+struct stager {
+	bool on;
+	long since;        /* regions written since the last stage */
+	int64_t last_ms;
+	bool first;
+};
+
+static int stage_after(struct plan *p, struct stager *sg, const struct job *j,
+		       struct err *err)
+{
+	if (!sg->on)
+		return 0;
+	sg->since++;
+	int64_t now = util_now_ms();
+	if (sg->first ? sg->since < PLAN_STAGE_FIRST
+		      : now - sg->last_ms < PLAN_STAGE_MS)
+		return 0;
+	if (p->rq->stage(p->rq->stage_arg, arena_str(p, p->r[j->region].path),
+			 p->res, (long)j->k, (long)(p->norder - j->k), err) < 0)
+		return -1;
+	sg->first = false;
+	sg->since = 0;
+	sg->last_ms = util_now_ms();
+	return 0;
+}
+
 static int plan_alert_pipelined(struct plan *p, struct err *err)
 {
 	struct pipeline *pl = calloc(1, sizeof *pl);
@@ -1229,11 +1275,18 @@ static int plan_alert_pipelined(struct plan *p, struct err *err)
 		goto destroy;
 	}
 	(void)pthread_setname_np(thread, "plan-render");
+	struct stager sg = { .on = p->rq->stage && p->norder >= PLAN_STAGE_MIN,
+			     .first = true };
 	for (;;) {
 		/* fill what the ring has room for, then write what is ready */
 		while (k < p->norder && pl->filled - written < JOBS) {
 			int i = p->order[k++];
+			bool done;
 			if (!(p->rq->tiers & (1u << p->r[i].level)))
+				continue;
+			if (already_planned(p, i, &done, err) < 0)
+				goto stop;
+			if (done)
 				continue;
 			p->res->regions++;
 			struct job *j = &pl->jobs[pl->filled % JOBS];
@@ -1241,6 +1294,7 @@ static int plan_alert_pipelined(struct plan *p, struct err *err)
 				job_clear(j);
 				goto stop;
 			}
+			j->k = k;
 			if (!j->nch) {
 				job_clear(j);
 				continue;
@@ -1259,8 +1313,12 @@ static int plan_alert_pipelined(struct plan *p, struct err *err)
 		pthread_mutex_unlock(&pl->lock);
 		size_t from = written;
 		int w = 0;
-		for (; written < ready && w == 0; written++)
-			w = job_write(p, &pl->jobs[written % JOBS], err);
+		for (; written < ready && w == 0; written++) {
+			struct job *j = &pl->jobs[written % JOBS];
+			w = job_write(p, j, err);
+			if (w == 0)
+				w = stage_after(p, &sg, j, err);
+		}
 		bury(pl, from, written);
 		if (w < 0)
 			goto stop;
@@ -1293,7 +1351,12 @@ static int plan_alert(struct plan *p, struct err *err)
 		return plan_alert_pipelined(p, err);
 	for (size_t k = 0; k < p->norder; k++) {
 		int i = p->order[k];
+		bool done;
 		if (!(p->rq->tiers & (1u << p->r[i].level)))
+			continue;
+		if (already_planned(p, i, &done, err) < 0)
+			return -1;
+		if (done)
 			continue;
 		p->res->regions++;
 		struct chan *ch = NULL;

@@ -14,6 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -29,7 +31,85 @@ struct store {
 	sqlite3 *db;
 	struct stmt_slot cache[STMT_CACHE_SLOTS];
 	int depth;        /* transactions open: 1 = BEGIN, more = SAVEPOINTs */
+	int64_t busy_ms;  /* how long a writer waits for the lock */
+	bool turn;        /* its open transaction holds the write turn */
 };
+
+/* The write turn: this process's writers take SQLite's write lock in the
+ * order they asked for it. Why it is shared between threads: SQLite's busy
+ * handler retries by sleeping (up to 100 ms a try), so a writer that
+ * commits and at once begins again — a plan committed in stages — takes
+ * the lock back every time, and the senders' batches of marks starve
+ * behind it. A thread holds the turn from its BEGIN to its COMMIT or
+ * ROLLBACK; one that waits longer than its busy timeout gives up its place
+ * and falls back to SQLite's own waiting, so a stuck writer costs a 503,
+ * as before, never a hang. */
+#define TURN_SKIPS 64
+static pthread_mutex_t turn_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t turn_cond = PTHREAD_COND_INITIALIZER;
+static uint64_t turn_next, turn_serving;
+static uint64_t turn_skipped[TURN_SKIPS]; /* tickets given up */
+static size_t nturn_skipped;
+static _Thread_local int turn_mine; /* this thread's connections in it */
+
+static void turn_advance_locked(void)
+{
+	turn_serving++;
+	for (size_t k = 0; k < nturn_skipped;) {
+		if (turn_skipped[k] == turn_serving) {
+			turn_skipped[k] = turn_skipped[--nturn_skipped];
+			turn_serving++;
+			k = 0;
+		} else {
+			k++;
+		}
+	}
+	pthread_cond_broadcast(&turn_cond);
+}
+
+static bool turn_take(int64_t wait_ms)
+{
+	if (turn_mine) {
+		/* a second connection of a thread that holds the turn: waiting
+		 * for itself would never end */
+		turn_mine++;
+		return true;
+	}
+	struct timespec until;
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += (time_t)(wait_ms / 1000);
+	until.tv_nsec += (long)(wait_ms % 1000) * 1000000L;
+	if (until.tv_nsec >= 1000000000L) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&turn_lock);
+	uint64_t ticket = turn_next++;
+	while (turn_serving != ticket) {
+		int rc = pthread_cond_timedwait(&turn_cond, &turn_lock, &until);
+		if (rc == ETIMEDOUT && turn_serving != ticket &&
+		    nturn_skipped < TURN_SKIPS) {
+			turn_skipped[nturn_skipped++] = ticket;
+			pthread_mutex_unlock(&turn_lock);
+			return false;
+		}
+	}
+	pthread_mutex_unlock(&turn_lock);
+	turn_mine = 1;
+	return true;
+}
+
+static void turn_give(struct store *s)
+{
+	if (!s->turn)
+		return;
+	s->turn = false;
+	if (--turn_mine > 0)
+		return;
+	pthread_mutex_lock(&turn_lock);
+	turn_advance_locked();
+	pthread_mutex_unlock(&turn_lock);
+}
 
 static atomic_int max_pages; /* set once at start, read by every open */
 
@@ -129,6 +209,7 @@ int store_open(const char *path, int64_t busy_timeout_ms, struct store **out,
 		goto fail;
 	}
 	sqlite3_extended_result_codes(s->db, 1);
+	s->busy_ms = busy_timeout_ms;
 	if (sqlite3_busy_timeout(s->db, (int)busy_timeout_ms) != SQLITE_OK) {
 		store_fail(s, err, "busy timeout");
 		goto fail;
@@ -257,13 +338,69 @@ int store_exec(struct store *s, const char *sql, struct err *err)
 int store_begin(struct store *s, struct err *err)
 {
 	char sql[32];
-	if (s->depth == 0)
+	if (s->depth == 0) {
 		snprintf(sql, sizeof sql, "BEGIN IMMEDIATE");
-	else
+		s->turn = turn_take(s->busy_ms);
+	} else {
 		snprintf(sql, sizeof sql, "SAVEPOINT sp%d", s->depth);
-	if (store_exec(s, sql, err) < 0)
+	}
+	if (store_exec(s, sql, err) < 0) {
+		if (s->depth == 0)
+			turn_give(s);
 		return -1;
+	}
 	s->depth++;
+	return 0;
+}
+
+int store_commit_stage(struct store *s, struct err *err)
+{
+	int depth = s->depth;
+	if (depth <= 0) {
+		err_internal(err, "a staged commit without a transaction");
+		return -1;
+	}
+	/* COMMIT ends the savepoints inside it too */
+	if (store_exec(s, "COMMIT", err) < 0)
+		return -1; /* still open: the caller rolls back */
+	s->depth = 0;
+	turn_give(s); /* whoever queued meanwhile goes first */
+	for (int d = 0; d < depth; d++)
+		if (store_begin(s, err) < 0) {
+			if (s->depth > 0) {
+				s->depth = 1;
+				store_rollback(s);
+			}
+			return -1;
+		}
+	return 0;
+}
+
+int store_room(struct store *s, struct store_room *out, struct err *err)
+{
+	static const char *const sql[] = { "PRAGMA page_count",
+					   "PRAGMA freelist_count",
+					   "PRAGMA max_page_count",
+					   "PRAGMA page_size" };
+	int64_t v[4];
+	for (int i = 0; i < 4; i++) {
+		sqlite3_stmt *st = store_stmt(s, sql[i], err);
+		if (!st)
+			return -1;
+		int rc = sqlite3_step(st);
+		v[i] = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+		sqlite3_reset(st);
+		if (rc != SQLITE_ROW)
+			return store_fail(s, err, "reading the database size");
+	}
+	out->used_pages = v[0] - v[1];
+	out->max_pages = v[2];
+	out->page_size = v[3];
+	out->disk_free = -1;
+	const char *file = sqlite3_db_filename(s->db, "main");
+	struct statvfs fs;
+	if (file && *file && statvfs(file, &fs) == 0)
+		out->disk_free = (int64_t)fs.f_bavail * (int64_t)fs.f_frsize;
 	return 0;
 }
 
@@ -280,7 +417,8 @@ int store_commit(struct store *s, struct err *err)
 		snprintf(sql, sizeof sql, "RELEASE sp%d", s->depth - 1);
 	if (store_exec(s, sql, err) < 0)
 		return -1; /* still open: the caller rolls back */
-	s->depth--;
+	if (--s->depth == 0)
+		turn_give(s);
 	return 0;
 }
 
@@ -305,6 +443,8 @@ void store_rollback(struct store *s)
 	/* SQLite may have rolled the whole transaction back by itself (a
 	 * full disk, an I/O error): then nothing is open any more */
 	s->depth = sqlite3_get_autocommit(s->db) ? 0 : s->depth - 1;
+	if (s->depth == 0)
+		turn_give(s);
 }
 
 bool store_in_transaction(struct store *s)

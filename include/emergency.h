@@ -19,6 +19,15 @@ struct emergency_ctx {
 	const struct config *cfg;
 	const char *actor;
 	const char *public_url;
+	/* A big declaration or update may commit in stages (emergency.c)
+	 * only when staged is set: by the API's own declare and revise, whose
+	 * audit row is all that follows the plan. Approvals and CAP record
+	 * their own rows after it, in the same transaction. role and remote
+	 * go into the first stage's audit row; wake runs after each stage. */
+	bool staged;
+	const char *role, *remote;
+	void (*wake)(void *arg);
+	void *wake_arg;
 };
 
 /* POST /api/v1/emergencies. dry_run: the plan, nothing stored. */
@@ -50,6 +59,11 @@ struct delivery_filter {
 int emergency_deliveries(struct store *s, int64_t id,
 			 const struct delivery_filter *f, json_t **out,
 			 struct err *err);
+
+/* Finishes the plans that were committed in stages and stopped before
+ * their end (revisions.plan_cursor set), unless a staged plan is running
+ * in this process. Returns how many were finished or closed. */
+int emergency_resume_plans(const struct emergency_ctx *c, struct err *err);
 
 /* Ends every active emergency whose expiry has come. Returns how many. */
 int emergency_expire_due(const struct emergency_ctx *c, int64_t now,

@@ -23,6 +23,18 @@ enum plan_mode {
 			 allclear) */
 };
 
+struct plan_result;
+
+/* Called by a plan committed in stages, on the thread that writes, after
+ * whole regions: last_path is the tree path of the last region written,
+ * so_far what is written (all of it still in the open transaction),
+ * regions_left how many regions of the area come after it. It commits
+ * what is written and begins again; < 0 stops the plan. */
+typedef int (*plan_stage_fn)(void *arg, const char *last_path,
+			     const struct plan_result *so_far,
+			     long regions_done, long regions_left,
+			     struct err *err);
+
 struct plan_request {
 	enum plan_mode mode;
 	int64_t emergency_id;        /* 0 in a dry run */
@@ -42,7 +54,22 @@ struct plan_request {
 	bool cancel_out_of_scope;
 	int priority;
 	const char *public_url;
+	/* NULL: the whole plan in the caller's one transaction. Otherwise a
+	 * plan of at least PLAN_STAGE_MIN regions calls it (see
+	 * plan_stage_fn); smaller ones never do. */
+	plan_stage_fn stage;
+	void *stage_arg;
+	/* Finishing a staged plan after a stop: the regions up to this path
+	 * were planned then (on an update their channels still count as
+	 * targeted, so they get no out-of-scope cancel). */
+	const char *resume_after;
 };
+
+/* The smallest plan (regions in scope) committed in stages, the regions
+ * in its first stage, and how long each later stage at least runs. */
+#define PLAN_STAGE_MIN 1024
+#define PLAN_STAGE_FIRST 128
+#define PLAN_STAGE_MS 25
 
 struct plan_result {
 	long deliveries, messages, regions;

@@ -62,6 +62,19 @@ int store_begin(struct store *s, struct err *err);
 int store_commit(struct store *s, struct err *err);
 void store_rollback(struct store *s);
 bool store_in_transaction(struct store *s);
+/* Commits everything open (savepoints too) and begins again to the same
+ * depth, after any writer that queued meanwhile: a plan committed in
+ * stages lets the senders see, and mark, what it has written so far. On
+ * failure nothing is open any more. */
+int store_commit_stage(struct store *s, struct err *err);
+/* How much room the database has. */
+struct store_room {
+	int64_t used_pages;   /* page_count - freelist_count */
+	int64_t max_pages;    /* max_page_count */
+	int64_t page_size;
+	int64_t disk_free;    /* bytes free on its file system; -1 unknown */
+};
+int store_room(struct store *s, struct store_room *out, struct err *err);
 
 /* Runs SQL without parameters or results (DDL, pragmas). */
 int store_exec(struct store *s, const char *sql, struct err *err);

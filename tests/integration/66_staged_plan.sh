@@ -1,0 +1,92 @@
+# A province-wide plan commits in stages: its first messages reach the
+# villages while the rest is still being planned, the 201 comes after the
+# last stage with the whole count, and a kill -9 half-way through the plan
+# loses nothing: at the next start scicastd finishes the plan (its API
+# answering meanwhile), and every region gets exactly one delivery.
+. "$(dirname "$0")/../lib.sh"
+GD="$SHARED/data/regions-guangdong.csv"
+need "$GD" "the shared data folder must be beside the checkout (or set SCICAST_SHARED)"
+
+broker_start
+DB="$T/staged.db"
+SCICAST_STORE_PATH="$DB" "$SCICASTD" -c "$TOP/config/scicast.conf" import-regions "$GD" > /dev/null 2>&1
+export SCICAST_APPROVAL_REQUIRED=none
+daemon_start
+screens_start watch --no-ack --brief
+watch_pid=$SCREENS_PID
+
+DECL='{"hazard":"typhoon","severity":"yellow","headline":"广东省台风黄色预警","area":["440000000000"],"duration":"6h"}'
+api POST "/api/v1/emergencies?dry_run=true" "$DECL"
+expect_eq "a dry run of the province answers 200" "$STATUS" 200
+planned=$(jqr .planned.deliveries)
+check "it plans more than 20,000 deliveries (a staged plan)" [ "$planned" -gt 20000 ]
+
+live() { jq -r 'select(.retained | not) | .topic' "$T/watch.jsonl" 2>/dev/null | wc -l; }
+
+# ---- kill -9 while the plan is half-way ----
+: > "$T/post.out"
+( curl -s -o "$T/post.body" -w '%{http_code}' -X POST --data-binary "$DECL" \
+	-H 'Content-Type: application/json' "$URL/api/v1/emergencies" > "$T/post.out" ) &
+post_pid=$!
+check "the first messages reach the subscriber" wait_for 600 sh -c "[ \$(jq -r 'select(.retained | not) | .topic' '$T/watch.jsonl' 2>/dev/null | wc -l) -gt 0 ]"
+still=$([ -s "$T/post.out" ] && echo "answered" || echo "planning")
+expect_eq "while the declaration is still being planned (no answer yet)" "$still" planning
+kill -9 "$DPID"; wait "$DPID" 2>/dev/null
+DPID=""
+wait "$post_pid" 2>/dev/null
+expect_eq "killed before its 201: the client got no answer" "$(cat "$T/post.out")" "000"
+E=$(sqlite3 "$DB" "SELECT max(id) FROM emergencies")
+check "the emergency is on disk (its first stage committed)" [ -n "$E" ]
+on_disk=$(sqlite3 "$DB" "SELECT count(*) FROM deliveries WHERE emergency_id=$E")
+diag "killed with $on_disk of $planned deliveries planned, $(live) messages out"
+check "with part of its plan" [ "$on_disk" -gt 0 ] && [ "$on_disk" -lt "$planned" ]
+expect_eq "its revision is marked unfinished" \
+	"$(sqlite3 "$DB" "SELECT plan_cursor IS NOT NULL FROM revisions WHERE emergency_id=$E")" 1
+expect_eq "the audit log says it started" \
+	"$(sqlite3 "$DB" "SELECT count(*) FROM audit WHERE action='emergency.plan' AND object='emergency/$E'")" 1
+
+daemon_start after-kill
+api GET "/api/v1/emergencies/$E"
+expect_eq "after the restart the API answers, the plan still unfinished or just finished" \
+	"$STATUS/$(jqr '.revisions[0].planned > 0')" "200/true"
+check "the restart finishes the plan" \
+	wait_for 600 grep -q "emergency $E: revision 1: planning finished after a stop" "$DLOG"
+expect_eq "the revision is whole" \
+	"$(sqlite3 "$DB" "SELECT plan_cursor IS NULL FROM revisions WHERE emergency_id=$E")" 1
+expect_eq "every region in scope has exactly one delivery" \
+	"$(sqlite3 "$DB" "SELECT count(*) || '/' || count(DISTINCT channel_id) FROM deliveries WHERE emergency_id=$E")" \
+	"$planned/$planned"
+expect_eq "the API counts them all as planned" "$(cov "$E" total.planned)" "$planned"
+expect_eq "the audit log says who finished it" \
+	"$(sqlite3 "$DB" "SELECT actor FROM audit WHERE action='emergency.plan_resumed' AND object='emergency/$E'")" scicastd
+check "and everything goes out" wait_for 1800 settled "$E"
+expect_eq "every planned delivery ends sent" "$(cov "$E" total.sent)" "$planned"
+sqlite3 "$DB" "SELECT 'scicast/v1/alerts/' || r.path FROM deliveries d JOIN regions r ON r.code = d.region_code WHERE d.emergency_id = $E" | sort > "$T/expected"
+missing() { jq -r 'select(.retained | not) | .topic' "$T/watch.jsonl" | sort -u | comm -23 "$T/expected" - | wc -l; }
+wait_for 1200 sh -c "[ \$(jq -r 'select(.retained | not) | .topic' '$T/watch.jsonl' | sort -u | comm -23 '$T/expected' - | wc -l) -eq 0 ]"
+expect_eq "every topic in scope got the alert (none lost)" "$(missing)" 0
+
+# ---- an update of the province: staged too, answered when whole ----
+out_before=$(live)
+: > "$T/post.out"
+( curl -s -o "$T/post.body" -w '%{http_code}' -X POST \
+	--data-binary '{"severity":"orange","headline":"广东省台风橙色预警"}' \
+	-H 'Content-Type: application/json' "$URL/api/v1/emergencies/$E/revisions" > "$T/post.out" ) &
+post_pid=$!
+check "the update's first messages go out" wait_for 600 sh -c "[ \$(jq -r 'select(.retained | not) | .topic' '$T/watch.jsonl' | wc -l) -gt $out_before ]"
+still=$([ -s "$T/post.out" ] && echo "answered" || echo "planning")
+expect_eq "before the update is answered" "$still" planning
+wait "$post_pid"
+expect_eq "the update answers 201" "$(cat "$T/post.out")" 201
+expect_eq "with the whole count" "$(jq -r .planned.deliveries "$T/post.body")" "$planned"
+expect_eq "revision 2 is whole" \
+	"$(sqlite3 "$DB" "SELECT count(*) FROM revisions WHERE emergency_id=$E AND revision=2 AND plan_cursor IS NULL AND planned=$planned")" 1
+check "revision 2 goes out in full" wait_for 1800 settled "$E"
+expect_eq "every delivery of revision 2 is sent" "$(cov "$E" total.sent)" "$planned"
+check "stages were committed (metrics)" sh -c \
+	"curl -s '$URL/metrics' | awk '/^scicast_plan_stages_total/ {exit !(\$2 > 2)}'"
+daemon_stop
+check "scicastd stops cleanly" [ $? -eq 0 ]
+check "no sanitizer report" daemon_log_clean
+screens_stop "$watch_pid"
+done_testing
