@@ -14,11 +14,6 @@
 #include "respcache.h"
 #include "util.h"
 
-static void wake_senders(void *app)
-{
-	app_wake_senders(app);
-}
-
 static void ctx_of(struct http_req *req, struct emergency_ctx *c)
 {
 	memset(c, 0, sizeof *c);
@@ -28,8 +23,11 @@ static void ctx_of(struct http_req *req, struct emergency_ctx *c)
 	c->public_url = req->app->public_url;
 	c->role = auth_role_name(req->actor_role);
 	c->remote = req->remote;
-	c->wake = wake_senders;
+	c->wake = app_wake_senders_cb;
 	c->wake_arg = req->app;
+	/* a big plan commits in stages: nothing but the audit row follows
+	 * it here, and an approval writes its decision into its first */
+	c->staged = true;
 }
 
 static int reply(struct http_res *res, int status, json_t *j, struct err *err)
@@ -109,7 +107,6 @@ API_HANDLER(api_emergencies_declare)
 		json_decref(body);
 		return rc;
 	}
-	c.staged = true; /* nothing but the audit row follows the plan */
 	int rc = emergency_declare(&c, body, dry, &out, err);
 	json_decref(body);
 	if (rc < 0)
@@ -163,7 +160,6 @@ API_HANDLER(api_emergencies_revise)
 			return rc;
 		}
 	}
-	c.staged = true;
 	int rc = emergency_revise(&c, id, body, dry, &out, err);
 	json_decref(body);
 	if (rc < 0)

@@ -12,3 +12,8 @@ void app_wake_senders(struct app *app)
 	mqtt_sender_wake(app->mqtt);
 	webhook_sender_wake(app->webhook);
 }
+
+void app_wake_senders_cb(void *app)
+{
+	app_wake_senders(app);
+}

@@ -169,6 +169,24 @@ static int set_decision(struct store *s, int64_t id, const char *status,
 	return 0;
 }
 
+struct first_decision {
+	struct store *s;
+	int64_t approval;
+	const char *by, *reason;
+	bool done;
+};
+
+static int decide_in_first_stage(void *arg, int64_t emergency, int revision,
+				 struct err *err)
+{
+	struct first_decision *fd = arg;
+	if (set_decision(fd->s, fd->approval, "approved", fd->by, fd->reason,
+			 emergency, revision, err) < 0)
+		return -1;
+	fd->done = true;
+	return 0;
+}
+
 int approvals_decide(const struct emergency_ctx *c, int64_t id, bool approve,
 		     const char *reason, json_t **out, struct err *err)
 {
@@ -198,9 +216,15 @@ int approvals_decide(const struct emergency_ctx *c, int64_t id, bool approve,
 		rc = approvals_get(c->store, id, out, err);
 		goto done;
 	}
-	/* the declaration is the requester's, as they sent it */
+	/* the declaration is the requester's, as they sent it; a staged plan
+	 * records the decision in its first stage, so a plan stopped after
+	 * it (and finished at the next start) is not approved twice */
+	struct first_decision fd = { .s = c->store, .approval = id,
+				     .by = c->actor, .reason = reason };
 	struct emergency_ctx as_requester = *c;
 	as_requester.actor = by;
+	as_requester.first_stage = decide_in_first_stage;
+	as_requester.first_stage_arg = &fd;
 	json_t *body = json_object_get(a, "request");
 	const char *kind = json_string_value(json_object_get(a, "kind"));
 	int64_t emergency = json_integer_value(json_object_get(a, "emergency_id"));
@@ -214,8 +238,8 @@ int approvals_decide(const struct emergency_ctx *c, int64_t id, bool approve,
 	rc = -1;
 	emergency = json_integer_value(json_object_get(result, "id"));
 	int revision = (int)json_integer_value(json_object_get(result, "revision"));
-	if (set_decision(c->store, id, "approved", c->actor, reason, emergency,
-			 revision, err) < 0 ||
+	if ((!fd.done && set_decision(c->store, id, "approved", c->actor,
+				      reason, emergency, revision, err) < 0) ||
 	    approvals_get(c->store, id, out, err) < 0)
 		goto done;
 	json_object_set(*out, "result", result);

@@ -362,6 +362,26 @@ static int existing(struct store *s, const char *sender, const char *ident,
 	return rc == SQLITE_ROW;
 }
 
+struct cap_identity {
+	struct store *s;
+	const char *sender, *ident, *sent;
+};
+
+static int remember(struct store *s, int64_t emergency, int revision,
+		    const char *sender, const char *ident, const char *sent,
+		    struct err *err);
+
+/* A staged plan remembers the identity in its first stage: a plan stopped
+ * after it is finished at the next start, and the same alert sent again
+ * meanwhile must be known as taken in. */
+static int remember_in_first_stage(void *arg, int64_t emergency,
+				   int revision, struct err *err)
+{
+	const struct cap_identity *ci = arg;
+	return remember(ci->s, emergency, revision, ci->sender, ci->ident,
+			ci->sent, err);
+}
+
 static int remember(struct store *s, int64_t emergency, int revision,
 		    const char *sender, const char *ident, const char *sent,
 		    struct err *err)
@@ -509,8 +529,12 @@ int cap_ingest(const struct emergency_ctx *c, const char *body, size_t len,
 		if (emergency < 0)
 			goto done;
 	}
+	struct cap_identity ci = { c->store, f.sender, f.identifier, f.sent };
+	struct emergency_ctx staged = *c;
+	staged.first_stage = remember_in_first_stage;
+	staged.first_stage_arg = &ci;
 	if (cancel) {
-		if (emergency_end(c, emergency, "cancel",
+		if (emergency_end(&staged, emergency, "cancel",
 				  f.note ? f.note : "cancelled by CAP", out,
 				  err) < 0)
 			goto done;
@@ -558,12 +582,13 @@ int cap_ingest(const struct emergency_ctx *c, const char *body, size_t len,
 		if (f.instruction)
 			json_object_set_new(req, "instruction", json_string(f.instruction));
 		if (update) {
-			if (emergency_revise(c, emergency, req, false, out, err) < 0)
+			if (emergency_revise(&staged, emergency, req, false, out,
+					     err) < 0)
 				goto done;
 		} else {
 			json_object_set_new(req, "hazard", json_string(hazard));
 			json_object_set_new(req, "exercise", json_boolean(exercise));
-			if (emergency_declare(c, req, false, out, err) < 0)
+			if (emergency_declare(&staged, req, false, out, err) < 0)
 				goto done;
 		}
 	}

@@ -362,7 +362,10 @@ static int stage_commit(void *arg, const char *last_path,
 			 "planned", sg->revision, so_far->deliveries, done + left);
 		if ((sg->foresee && foresee_room(sg, done, left, err) < 0) ||
 		    audit_write(s, sg->c->actor, sg->c->role, "emergency.plan",
-				object, summary, sg->c->remote, err) < 0)
+				object, summary, sg->c->remote, err) < 0 ||
+		    (sg->c->first_stage &&
+		     sg->c->first_stage(sg->c->first_stage_arg, sg->id,
+					sg->revision, err) < 0))
 			return -1;
 	}
 	if (set_planned(s, sg->id, sg->revision, sg->base + so_far->deliveries,
@@ -705,6 +708,7 @@ int emergency_end(const struct emergency_ctx *c, int64_t id,
 {
 	struct decl d = { 0 };
 	struct plan_result r = { 0 };
+	struct staging sg = { 0 };
 	char status[16];
 	int revision, rc = -1;
 	int64_t now = util_now_ms();
@@ -727,14 +731,19 @@ int emergency_end(const struct emergency_ctx *c, int64_t id,
 	/* an end must not expire before it has replaced the alerts */
 	if (rq.expires_ms < now)
 		rq.expires_ms = d.expires_ms = now;
+	/* ended before the plan, as an update moves first: a staged plan's
+	 * first stage already stops what has not gone out */
+	staging_begin(c, &sg, id, next, &rq);
 	if (insert_revision(c->store, id, next, msg_type, &d, now, c->actor,
 			    reason, 0, err) < 0 ||
-	    plan_run(c->store, c->cfg, &rq, false, &r, err) < 0 ||
-	    set_planned(c->store, id, next, r.deliveries, NULL, err) < 0 ||
 	    outbox_supersede(c->store, id, next, err) < 0 ||
 	    set_emergency(c->store, id, next, new_status, &d, now, err) < 0 ||
-	    store_commit(c->store, err) < 0)
+	    plan_run(c->store, c->cfg, &rq, false, &r, err) < 0 ||
+	    set_planned(c->store, id, next, r.deliveries, NULL, err) < 0 ||
+	    store_commit(c->store, err) < 0) {
+		staging_failed(&sg, err);
 		goto rollback;
+	}
 	log_info("emergency %lld %s by %s (revision %d): %ld deliveries",
 		 (long long)id, new_status, c->actor, next, r.deliveries);
 	if (out) {
@@ -747,6 +756,7 @@ int emergency_end(const struct emergency_ctx *c, int64_t id,
 rollback:
 	store_rollback(c->store);
 done:
+	staging_end(&sg);
 	plan_result_free(&r);
 	decl_free(&d);
 	return rc;

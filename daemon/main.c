@@ -527,11 +527,6 @@ static void checkpoint_when_quiet(struct app *app, struct store *store,
 	last_frames = frames > 0 ? frames : 0;
 }
 
-static void wake_app(void *app)
-{
-	app_wake_senders(app);
-}
-
 /* Plans committed in stages that stopped half-way: at start, and then
  * once a minute (after a failed stage). */
 static void resume_plans(struct app *app, struct store *store, int64_t now)
@@ -544,7 +539,7 @@ static void resume_plans(struct app *app, struct store *store, int64_t now)
 	struct emergency_ctx c = { .store = store, .cfg = app->cfg,
 				   .actor = "scicastd",
 				   .public_url = app->public_url,
-				   .wake = wake_app, .wake_arg = app };
+				   .wake = app_wake_senders_cb, .wake_arg = app };
 	if (emergency_resume_plans(&c, &err) < 0)
 		log_error("finishing stopped plans: %s", err.message);
 }
@@ -552,9 +547,13 @@ static void resume_plans(struct app *app, struct store *store, int64_t now)
 static void run_periodic(struct app *app, struct store *store)
 {
 	struct err err;
+	/* an expiry of a big emergency is staged like a cancel */
 	struct emergency_ctx c = { .store = store, .cfg = app->cfg,
 				   .actor = "scicastd",
-				   .public_url = app->public_url };
+				   .public_url = app->public_url,
+				   .staged = true, .role = "admin",
+				   .wake = app_wake_senders_cb,
+				   .wake_arg = app };
 	int64_t now = util_now_ms();
 	bool wake = false;
 	resume_plans(app, store, now);

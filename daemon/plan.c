@@ -117,6 +117,14 @@ struct plan {
 	int64_t *targeted; /* channel ids planned in this revision, sorted */
 	size_t ntargeted, captargeted;
 
+	/* a plan committed in stages (plan_request.stage) */
+	struct stager {
+		bool on;
+		bool first;        /* no stage committed yet */
+		long since;        /* regions written since the last stage */
+		int64_t last_ms;
+	} sg;
+
 	/* every notify channel of the area, loaded before planning starts
 	 * (one query per area code instead of one per region) */
 	struct chan_row *chans;
@@ -1229,17 +1237,13 @@ static int already_planned(struct plan *p, int i, bool *yes, struct err *err)
 
 /* Staging: after whole regions, the first stage small (its messages go
  * out while the rest is planned), the later ones at least PLAN_STAGE_MS
- * long (each commit syncs the disk). */
-struct stager {
-	bool on;
-	long since;        /* regions written since the last stage */
-	int64_t last_ms;
-	bool first;
-};
-
-static int stage_after(struct plan *p, struct stager *sg, const struct job *j,
-		       struct err *err)
+ * long (each commit syncs the disk). cursor: the path of the last region
+ * written, or PLAN_CURSOR_AREA_DONE once the ends and cancels to channels
+ * reached before are being written. done and left count regions. */
+static int stage_after(struct plan *p, const char *cursor, long done,
+		       long left, struct err *err)
 {
+	struct stager *sg = &p->sg;
 	if (!sg->on)
 		return 0;
 	sg->since++;
@@ -1247,8 +1251,7 @@ static int stage_after(struct plan *p, struct stager *sg, const struct job *j,
 	if (sg->first ? sg->since < PLAN_STAGE_FIRST
 		      : now - sg->last_ms < PLAN_STAGE_MS)
 		return 0;
-	if (p->rq->stage(p->rq->stage_arg, arena_str(p, p->r[j->region].path),
-			 p->res, (long)j->k, (long)(p->norder - j->k), err) < 0)
+	if (p->rq->stage(p->rq->stage_arg, cursor, p->res, done, left, err) < 0)
 		return -1;
 	sg->first = false;
 	sg->since = 0;
@@ -1275,8 +1278,7 @@ static int plan_alert_pipelined(struct plan *p, struct err *err)
 		goto destroy;
 	}
 	(void)pthread_setname_np(thread, "plan-render");
-	struct stager sg = { .on = p->rq->stage && p->norder >= PLAN_STAGE_MIN,
-			     .first = true };
+	p->sg.on = p->rq->stage && p->norder >= PLAN_STAGE_MIN;
 	for (;;) {
 		/* fill what the ring has room for, then write what is ready */
 		while (k < p->norder && pl->filled - written < JOBS) {
@@ -1317,7 +1319,9 @@ static int plan_alert_pipelined(struct plan *p, struct err *err)
 			struct job *j = &pl->jobs[written % JOBS];
 			w = job_write(p, j, err);
 			if (w == 0)
-				w = stage_after(p, &sg, j, err);
+				w = stage_after(p, arena_str(p, p->r[j->region].path),
+						(long)j->k,
+						(long)(p->norder - j->k), err);
 		}
 		bury(pl, from, written);
 		if (w < 0)
@@ -1430,6 +1434,10 @@ static int plan_reached(struct plan *p, bool only_untargeted, struct err *err)
 		"SELECT id, kind, locale, audience FROM channels WHERE id = ?";
 	if (only_untargeted && p->ntargeted)
 		qsort(p->targeted, p->ntargeted, sizeof *p->targeted, cmp_i64);
+	/* an end to every channel reached is staged like an alert; it needs
+	 * no cursor: what got its end is no longer "reached" */
+	if (p->rq->stage && p->nreached >= PLAN_STAGE_MIN && !p->dry_run)
+		p->sg.on = true;
 	size_t k = 0;
 	while (k < p->nreached) {
 		/* one region at a time: its channels share its messages */
@@ -1482,7 +1490,9 @@ static int plan_reached(struct plan *p, bool only_untargeted, struct err *err)
 				relink_one(p, i);
 			}
 			p->res->regions++;
-			if (emit_region(p, i, ch, nch, err) < 0) {
+			if (emit_region(p, i, ch, nch, err) < 0 ||
+			    stage_after(p, PLAN_CURSOR_AREA_DONE, (long)end,
+					(long)(p->nreached - end), err) < 0) {
 				free(ch);
 				return -1;
 			}
@@ -1500,7 +1510,8 @@ int plan_run(struct store *s, const struct config *cfg,
 	     struct plan_result *out, struct err *err)
 {
 	struct plan p = { .s = s, .cfg = cfg, .rq = rq, .dry_run = dry_run,
-			  .res = out, .now = util_now_ms() };
+			  .res = out, .now = util_now_ms(),
+			  .sg = { .first = true } };
 	int rc = -1;
 	memset(out, 0, sizeof *out);
 	out->by_town = json_array();

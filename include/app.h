@@ -26,5 +26,7 @@ struct app {
 
 /* Something was committed to the outbox: the senders look now. */
 void app_wake_senders(struct app *app);
+/* The same, for a callback's void pointer (a plan's stages). */
+void app_wake_senders_cb(void *app);
 
 #endif

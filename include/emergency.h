@@ -19,13 +19,17 @@ struct emergency_ctx {
 	const struct config *cfg;
 	const char *actor;
 	const char *public_url;
-	/* A big declaration or update may commit in stages (emergency.c)
-	 * only when staged is set: by the API's own declare and revise, whose
-	 * audit row is all that follows the plan. Approvals and CAP record
-	 * their own rows after it, in the same transaction. role and remote
-	 * go into the first stage's audit row; wake runs after each stage. */
+	/* A big declaration or update commits in stages (emergency.c) when
+	 * staged is set: through the API (declare, revise, an approval, CAP).
+	 * role and remote go into the first stage's audit row; first_stage,
+	 * if set, writes the caller's own rows (an approval's decision, a CAP
+	 * identity) into the first stage, so a plan stopped after it is still
+	 * known as decided; wake runs after each stage. */
 	bool staged;
 	const char *role, *remote;
+	int (*first_stage)(void *arg, int64_t id, int revision,
+			   struct err *err);
+	void *first_stage_arg;
 	void (*wake)(void *arg);
 	void *wake_arg;
 };

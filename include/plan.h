@@ -26,7 +26,8 @@ enum plan_mode {
 struct plan_result;
 
 /* Called by a plan committed in stages, on the thread that writes, after
- * whole regions: last_path is the tree path of the last region written,
+ * whole regions: last_path is the tree path of the last region written
+ * (or PLAN_CURSOR_AREA_DONE),
  * so_far what is written (all of it still in the open transaction),
  * regions_left how many regions of the area come after it. It commits
  * what is written and begins again; < 0 stops the plan. */
@@ -70,6 +71,10 @@ struct plan_request {
 #define PLAN_STAGE_MIN 1024
 #define PLAN_STAGE_FIRST 128
 #define PLAN_STAGE_MS 25
+/* A cursor past every tree path: the area is planned, what is being
+ * written are ends and cancels to channels reached before (those need no
+ * cursor: a channel that got its end is no longer "reached"). */
+#define PLAN_CURSOR_AREA_DONE "~"
 
 struct plan_result {
 	long deliveries, messages, regions;

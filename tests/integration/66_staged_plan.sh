@@ -85,6 +85,67 @@ check "revision 2 goes out in full" wait_for 1800 settled "$E"
 expect_eq "every delivery of revision 2 is sent" "$(cov "$E" total.sent)" "$planned"
 check "stages were committed (metrics)" sh -c \
 	"curl -s '$URL/metrics' | awk '/^scicast_plan_stages_total/ {exit !(\$2 > 2)}'"
+
+# ---- a cancel of the province, killed half-way: an end needs no cursor ----
+: > "$T/post.out"
+( curl -s -o "$T/post.body" -w '%{http_code}' -X POST --data-binary '{"reason":"演练结束"}' \
+	-H 'Content-Type: application/json' "$URL/api/v1/emergencies/$E/cancel" > "$T/post.out" ) &
+post_pid=$!
+check "the first cancels reach the screens" wait_for 600 sh -c "[ \$(jq -r 'select(.retained | not) | .message_id' '$T/watch.jsonl' | grep -c '^e$E-r3-') -gt 0 ]"
+still=$([ -s "$T/post.out" ] && echo "answered" || echo "planning")
+expect_eq "while the cancel is still being planned" "$still" planning
+kill -9 "$DPID"; wait "$DPID" 2>/dev/null
+DPID=""
+wait "$post_pid" 2>/dev/null
+expect_eq "the emergency is cancelled already (its first stage)" \
+	"$(sqlite3 "$DB" "SELECT status || '/' || revision FROM emergencies WHERE id=$E")" "cancelled/3"
+daemon_start after-cancel-kill
+check "the restart finishes the cancel" \
+	wait_for 600 grep -q "emergency $E: revision 3: planning finished after a stop" "$DLOG"
+expect_eq "every channel reached gets exactly one cancel" \
+	"$(sqlite3 "$DB" "SELECT count(*) || '/' || count(DISTINCT channel_id) FROM deliveries WHERE emergency_id=$E AND revision=3")" \
+	"$planned/$planned"
+check "all cancels go out" wait_for 1800 settled "$E"
+wait_for 1200 sh -c "[ \$(jq -r 'select(.retained | not) | .message_id' '$T/watch.jsonl' | grep '^e$E-r3-' | sort -u | wc -l) -ge $planned ]"
+expect_eq "and every screen got its cancel" \
+	"$(jq -r 'select(.retained | not) | .message_id' "$T/watch.jsonl" | grep "^e$E-r3-" | sort -u | wc -l)" "$planned"
+
+# ---- a red alert, approved by a second operator, killed half-way ----
+daemon_stop
+export SCICAST_APPROVAL_REQUIRED=red
+daemon_start approval
+mk() { curl -s -X POST "$URL/api/v1/tokens" -d "{\"name\":\"$1\",\"role\":\"operator\"}" | jq -r .token; }
+OP1=$(mk op-zhang) OP2=$(mk op-li)
+RED='{"hazard":"typhoon","severity":"red","headline":"广东省台风红色预警","area":["440000000000"],"duration":"6h"}'
+STATUS=$(curl -q -s -o "$T/body" -w '%{http_code}' -X POST -H "Authorization: Bearer $OP1" \
+	-H 'Content-Type: application/json' --data-binary "$RED" "$URL/api/v1/emergencies")
+BODY=$(cat "$T/body")
+expect_eq "a red province declaration is held: 202" "$STATUS" 202
+A=$(jqr .approval_id)
+: > "$T/post.out"
+( curl -q -s -o "$T/post.body" -w '%{http_code}' -X POST -H "Authorization: Bearer $OP2" \
+	-H 'Content-Type: application/json' --data-binary '{}' "$URL/api/v1/approvals/$A/approve" > "$T/post.out" ) &
+post_pid=$!
+check "once approved, the first red alerts go out" wait_for 600 sh -c "[ \$(jq -r 'select(.retained | not) | .message_id' '$T/watch.jsonl' | grep -c '^e$((E + 1))-r1-') -gt 0 ]"
+still=$([ -s "$T/post.out" ] && echo "answered" || echo "planning")
+expect_eq "while the approved declaration is still being planned" "$still" planning
+kill -9 "$DPID"; wait "$DPID" 2>/dev/null
+DPID=""
+wait "$post_pid" 2>/dev/null
+R=$((E + 1))
+expect_eq "the approval is recorded with the first stage, naming the emergency" \
+	"$(sqlite3 "$DB" "SELECT status || '/' || emergency_id || '/' || decided_by FROM approvals WHERE id=$A")" "approved/$R/op-li"
+daemon_start after-approval-kill
+STATUS=$(curl -q -s -o "$T/body" -w '%{http_code}' -X POST -H "Authorization: Bearer $OP2" \
+	-H 'Content-Type: application/json' --data-binary '{}' "$URL/api/v1/approvals/$A/approve")
+expect_eq "it cannot be approved a second time: 409" "$STATUS" 409
+check "the restart finishes the red alert's plan" \
+	wait_for 600 grep -q "emergency $R: revision 1: planning finished after a stop" "$DLOG"
+expect_eq "one red delivery per region, declared in the requester's name" \
+	"$(sqlite3 "$DB" "SELECT count(*) || '/' || count(DISTINCT channel_id) FROM deliveries WHERE emergency_id=$R")/$(sqlite3 "$DB" "SELECT author FROM revisions WHERE emergency_id=$R")" \
+	"$planned/$planned/op-zhang"
+expect_eq "no second emergency" "$(sqlite3 "$DB" "SELECT count(*) FROM emergencies")" 2
+check "the red alert goes out in full" wait_for 1800 settled "$R"
 daemon_stop
 check "scicastd stops cleanly" [ $? -eq 0 ]
 check "no sanitizer report" daemon_log_clean
