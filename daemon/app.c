@@ -13,7 +13,13 @@ void app_wake_senders(struct app *app)
 	webhook_sender_wake(app->webhook);
 }
 
-void app_wake_senders_cb(void *app)
+void app_wake_senders_cb(void *arg)
 {
-	app_wake_senders(app);
+	/* a plan's stage, every 25 ms: the answers cached for 250 ms stay
+	 * (an emergency's counts move as its deliveries go out, too); with
+	 * the cache dropped each stage, a console watching a province
+	 * recounted it per request during every big plan (bench/api) */
+	struct app *app = arg;
+	mqtt_sender_wake(app->mqtt);
+	webhook_sender_wake(app->webhook);
 }

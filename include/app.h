@@ -26,7 +26,7 @@ struct app {
 
 /* Something was committed to the outbox: the senders look now. */
 void app_wake_senders(struct app *app);
-/* The same, for a callback's void pointer (a plan's stages). */
+/* A plan's stage was committed: the senders look now (a callback). */
 void app_wake_senders_cb(void *app);
 
 #endif
