@@ -499,11 +499,15 @@ static int status_render(struct cli *c, FILE *out, const json_t *e)
 	int rc = 0;
 	json_array_foreach(json_object_get(e, "area"), i, v)
 		buf_appendf(&area, "%s%s", i ? ", " : "", json_string_value(v));
-	table_line(out, c->width, "emergency %lld: %s %s, %s, revision %lld (%s)%s",
+	table_line(out, c->width, "emergency %lld: %s %s, %s, revision %lld (%s)%s%s",
 		   cli_int(e, "id"), cli_str(e, "hazard"), cli_str(e, "severity"),
 		   cli_str(e, "status"), cli_int(e, "revision"),
 		   cli_str(e, "msg_type"),
-		   json_is_true(json_object_get(e, "exercise")) ? ", a drill" : "");
+		   json_is_true(json_object_get(e, "exercise")) ? ", a drill" : "",
+		   /* a big plan still being written, or stopped and to be
+		    * finished: the counts below are what is written so far */
+		   json_is_true(json_object_get(e, "planning"))
+			   ? ", still being planned" : "");
 	table_line(out, c->width, "  %s", cli_str(e, "headline"));
 	table_line(out, c->width, "  area %s", buf_str(&area));
 	table_line(out, c->width, "  declared %s by %s; expires %s",
@@ -620,7 +624,10 @@ int cmd_status(struct cli *c, int argc, char **argv)
 			goto done;
 		const json_t *total = json_object_get(json_object_get(e, "coverage"),
 						      "total");
-		bool settled = status_settled(total);
+		/* a big plan still being written has more to come even when
+		 * the senders have caught up with it */
+		bool settled = status_settled(total) &&
+			       !json_is_true(json_object_get(e, "planning"));
 		if (!watch) {
 			if (c->json)
 				cli_print_json(e);

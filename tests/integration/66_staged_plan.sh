@@ -50,7 +50,7 @@ api GET "/api/v1/emergencies/$E"
 expect_eq "after the restart the API answers, the plan still unfinished or just finished" \
 	"$STATUS/$(jqr '.revisions[0].planned > 0')" "200/true"
 check "the restart finishes the plan" \
-	wait_for 600 grep -q "emergency $E: revision 1: planning finished after a stop" "$DLOG"
+	wait_for 3000 grep -q "emergency $E: revision 1: planning finished after a stop" "$DLOG"
 expect_eq "the revision is whole" \
 	"$(sqlite3 "$DB" "SELECT plan_cursor IS NULL FROM revisions WHERE emergency_id=$E")" 1
 expect_eq "every region in scope has exactly one delivery" \
@@ -101,7 +101,7 @@ expect_eq "the emergency is cancelled already (its first stage)" \
 	"$(sqlite3 "$DB" "SELECT status || '/' || revision FROM emergencies WHERE id=$E")" "cancelled/3"
 daemon_start after-cancel-kill
 check "the restart finishes the cancel" \
-	wait_for 600 grep -q "emergency $E: revision 3: planning finished after a stop" "$DLOG"
+	wait_for 3000 grep -q "emergency $E: revision 3: planning finished after a stop" "$DLOG"
 expect_eq "every channel reached gets exactly one cancel" \
 	"$(sqlite3 "$DB" "SELECT count(*) || '/' || count(DISTINCT channel_id) FROM deliveries WHERE emergency_id=$E AND revision=3")" \
 	"$planned/$planned"
@@ -140,7 +140,7 @@ STATUS=$(curl -q -s -o "$T/body" -w '%{http_code}' -X POST -H "Authorization: Be
 	-H 'Content-Type: application/json' --data-binary '{}' "$URL/api/v1/approvals/$A/approve")
 expect_eq "it cannot be approved a second time: 409" "$STATUS" 409
 check "the restart finishes the red alert's plan" \
-	wait_for 600 grep -q "emergency $R: revision 1: planning finished after a stop" "$DLOG"
+	wait_for 3000 grep -q "emergency $R: revision 1: planning finished after a stop" "$DLOG"
 expect_eq "one red delivery per region, declared in the requester's name" \
 	"$(sqlite3 "$DB" "SELECT count(*) || '/' || count(DISTINCT channel_id) FROM deliveries WHERE emergency_id=$R")/$(sqlite3 "$DB" "SELECT author FROM revisions WHERE emergency_id=$R")" \
 	"$planned/$planned/op-zhang"

@@ -83,6 +83,8 @@ const zh = {
 
   'emergency.title': '{hazard}{colour}预警',
   'emergency.drill': '演练',
+  'emergency.planning': '正在生成',
+  'emergency.planning_hint': '预警范围较大，边生成边发送：下面的数字是目前已生成的部分',
   'emergency.rev': '第 {n} 版',
   'emergency.area': '范围',
   'emergency.issued_at': '发布时间',
@@ -603,6 +605,8 @@ const en = {
 
   'emergency.title': '{hazard} {colour} Warning',
   'emergency.drill': 'DRILL',
+  'emergency.planning': 'planning',
+  'emergency.planning_hint': 'A big alert is sent while it is being planned: the counts below are what is planned so far',
   'emergency.rev': 'revision {n}',
   'emergency.area': 'Area',
   'emergency.issued_at': 'Issued',

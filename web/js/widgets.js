@@ -23,6 +23,13 @@ export function drillBadge(exercise) {
   return exercise ? h('span', { class: 'drill-badge' }, t('emergency.drill')) : null;
 }
 
+// A big plan is written in stages and sent as it goes: until it is whole
+// the counts are what is written so far.
+export function planningBadge(planning) {
+  return planning ? h('span', { class: 'status status-planning', title: t('emergency.planning_hint') },
+    t('emergency.planning')) : null;
+}
+
 // The coverage API's `failed` counts the deliveries waiting to retry and
 // the dead ones; the console shows the two apart.
 export const retrying = (c) => Math.max(0, (c?.failed ?? 0) - (c?.dead ?? 0));

@@ -6,7 +6,7 @@ import { get, post, qs } from '../api.js';
 import { t, errorText } from '../i18n.js';
 import { colourOf, inkOf, tierName } from '../data.js';
 import { ensureNames, areaNames, regionName } from '../regions.js';
-import { sevBadge, hazardTitle, statusBadge, drillBadge, coverageBar, remaining, retrying } from '../widgets.js';
+import { sevBadge, hazardTitle, statusBadge, drillBadge, planningBadge, coverageBar, remaining, retrying } from '../widgets.js';
 import { renderReport } from '../report.js';
 
 const TIER_ORDER = ['province', 'city', 'county', 'town', 'village'];
@@ -73,7 +73,7 @@ function renderHead(el, e) {
     h('div', { class: 'em-band', style: { background: colourOf(e.severity), color: inkOf(e.severity) } },
       h('div', { class: 'em-band-title' },
         h('span', { class: 'big-title' }, hazardTitle(e)),
-        drillBadge(e.exercise), statusBadge(e.status),
+        drillBadge(e.exercise), statusBadge(e.status), planningBadge(e.planning),
         h('span', { class: 'em-rev' }, `#${e.id} · ${t('emergency.rev', { n: e.revision })} · ${t(`msg.${e.msg_type}`, {}, e.msg_type)}`)),
       h('div', { class: 'em-band-headline', id: 'em-headline' }, e.headline)),
     h('dl', { class: 'facts' },
