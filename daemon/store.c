@@ -87,12 +87,16 @@ static bool turn_take(int64_t wait_ms)
 	uint64_t ticket = turn_next++;
 	while (turn_serving != ticket) {
 		int rc = pthread_cond_timedwait(&turn_cond, &turn_lock, &until);
-		if (rc == ETIMEDOUT && turn_serving != ticket &&
-		    nturn_skipped < TURN_SKIPS) {
+		if (rc != ETIMEDOUT || turn_serving == ticket)
+			continue;
+		if (nturn_skipped < TURN_SKIPS) {
 			turn_skipped[nturn_skipped++] = ticket;
 			pthread_mutex_unlock(&turn_lock);
 			return false;
 		}
+		/* too many places given up already: keep this one (a second
+		 * more, then look again) rather than spin on a past deadline */
+		until.tv_sec++;
 	}
 	pthread_mutex_unlock(&turn_lock);
 	turn_mine = 1;

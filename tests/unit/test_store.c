@@ -166,6 +166,52 @@ static void test_turn_lets_a_queued_writer_in_between_stages(void **state)
 	store_close(q.s);
 }
 
+struct impatient {
+	int rc;
+	int status;
+};
+
+static void *begin_impatiently(void *arg)
+{
+	struct impatient *r = arg;
+	struct store *s = NULL;
+	struct err e;
+	if (store_open(dbpath, 100, &s, &e) < 0) {
+		r->rc = -2;
+		return NULL;
+	}
+	memset(&e, 0, sizeof e);
+	r->rc = store_begin(s, &e);
+	r->status = e.status;
+	if (r->rc == 0)
+		store_rollback(s);
+	store_close(s);
+	return NULL;
+}
+
+/* A writer that waits longer than its busy timeout gives its place up and
+ * gets SQLite's "busy" (503), and the queue goes on without it. */
+static void test_turn_gives_up_after_the_busy_timeout(void **state)
+{
+	struct store *s = *state;
+	struct err e;
+	struct impatient r = { 0 };
+	pthread_t th;
+	assert_int_equal(store_begin(s, &e), 0);
+	insert(s, "long");
+	assert_int_equal(pthread_create(&th, NULL, begin_impatiently, &r), 0);
+	pthread_join(th, NULL); /* it gave up while this one held the lock */
+	assert_int_equal(r.rc, -1);
+	assert_int_equal(r.status, 503);
+	assert_int_equal(store_commit(s, &e), 0);
+	/* the place it gave up does not hold the next writers back */
+	assert_int_equal(pthread_create(&th, NULL, begin_impatiently, &r), 0);
+	pthread_join(th, NULL);
+	assert_int_equal(r.rc, 0);
+	assert_int_equal(store_begin(s, &e), 0);
+	assert_int_equal(store_commit(s, &e), 0);
+}
+
 static void test_room(void **state)
 {
 	struct store *s = *state;
@@ -188,6 +234,9 @@ int main(void)
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(
 			test_turn_lets_a_queued_writer_in_between_stages, setup,
+			teardown),
+		cmocka_unit_test_setup_teardown(
+			test_turn_gives_up_after_the_busy_timeout, setup,
 			teardown),
 		cmocka_unit_test_setup_teardown(test_room, setup, teardown),
 	};
