@@ -81,7 +81,8 @@ API_HANDLER(api_cap_ingest)
 				   .role = auth_role_name(req->actor_role),
 				   .remote = req->remote,
 				   .wake = app_wake_senders_cb,
-				   .wake_arg = req->app };
+				   .wake_arg = req->app,
+				   .stopping = &req->app->stopping };
 	json_t *out = NULL;
 	int status = 201;
 	if (req->body.len == 0) {

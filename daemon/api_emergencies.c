@@ -25,6 +25,7 @@ static void ctx_of(struct http_req *req, struct emergency_ctx *c)
 	c->remote = req->remote;
 	c->wake = app_wake_senders_cb;
 	c->wake_arg = req->app;
+	c->stopping = &req->app->stopping;
 	/* a big plan commits in stages: nothing but the audit row follows
 	 * it here, and an approval writes its decision into its first */
 	c->staged = true;

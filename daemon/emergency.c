@@ -376,6 +376,10 @@ static int stage_commit(void *arg, const char *last_path,
 	metrics_add(M_PLAN_STAGES, 1);
 	if (sg->c->wake)
 		sg->c->wake(sg->c->wake_arg);
+	if (sg->c->stopping && atomic_load(sg->c->stopping)) {
+		err_set(err, 503, "unavailable", "", "scicastd is stopping");
+		return -1;
+	}
 	return still_current(s, sg->id, sg->revision, err);
 }
 

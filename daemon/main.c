@@ -668,6 +668,9 @@ static int cmd_run(const char *config_path, int argc, char **argv)
 		if (sig == SIGTERM || sig == SIGINT) {
 			log_info("%s: stopping", sig == SIGTERM ? "SIGTERM"
 								: "SIGINT");
+			/* before the HTTP stop waits for the writer: a staged
+			 * plan stops at its next stage */
+			atomic_store(&app.stopping, true);
 			break;
 		}
 		if (sig == SIGHUP)

@@ -7,6 +7,7 @@
 #define SCICAST_EMERGENCY_H
 
 #include <jansson.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -32,6 +33,10 @@ struct emergency_ctx {
 	void *first_stage_arg;
 	void (*wake)(void *arg);
 	void *wake_arg;
+	/* set when scicastd is stopping: a staged plan stops after its
+	 * current stage (the next start finishes it) instead of holding the
+	 * stop up for as long as a national plan takes */
+	const atomic_bool *stopping;
 };
 
 /* POST /api/v1/emergencies. dry_run: the plan, nothing stored. */

@@ -101,21 +101,42 @@ expect_eq "every delivery of revision 2 is sent" "$(cov "$E" total.sent)" "$plan
 check "stages were committed (metrics)" sh -c \
 	"curl -s '$URL/metrics' | awk '/^scicast_plan_stages_total/ {exit !(\$2 > 2)}'"
 
+# ---- SIGTERM during a big plan: the stop does not wait for the plan ----
+post_bg "/api/v1/emergencies/$E/revisions" '{"headline":"广东省台风橙色预警（更新）"}'
+check "a second update's first messages go out" wait_live "e$E-r3-" 0
+kill -TERM "$DPID"
+wait "$DPID"
+rc=$?
+DPID=""
+wait "$post_pid" 2>/dev/null
+expect_eq "SIGTERM mid-plan: scicastd stops cleanly" "$rc" 0
+expect_eq "the client is told it is stopping: 503" "$(cat "$T/post.out")" 503
+expect_match "and that the plan is finished at the next start" "$(jq -r .error.message "$T/post.body")" "next start"
+expect_eq "the revision waits unfinished" \
+	"$(sqlite3 "$DB" "SELECT plan_cursor IS NOT NULL FROM revisions WHERE emergency_id=$E AND revision=3")" 1
+daemon_start after-term
+check "the next start finishes it" \
+	wait_for 3000 grep -q "emergency $E: revision 3: planning finished after a stop" "$DLOG"
+expect_eq "one delivery per region for it" \
+	"$(sqlite3 "$DB" "SELECT count(*) || '/' || count(DISTINCT channel_id) FROM deliveries WHERE emergency_id=$E AND revision=3")" \
+	"$planned/$planned"
+check "revision 3 goes out in full" wait_for 1800 settled "$E"
+
 # ---- a cancel of the province, killed half-way: an end needs no cursor ----
 post_bg "/api/v1/emergencies/$E/cancel" '{"reason":"演练结束"}'
-check "the first cancels reach the screens" wait_live "e$E-r3-" 0
+check "the first cancels reach the screens" wait_live "e$E-r4-" 0
 expect_eq "while the cancel is still being planned" "$(answer_state)" planning
 kill_daemon
 expect_eq "the emergency is cancelled already (its first stage)" \
-	"$(sqlite3 "$DB" "SELECT status || '/' || revision FROM emergencies WHERE id=$E")" "cancelled/3"
+	"$(sqlite3 "$DB" "SELECT status || '/' || revision FROM emergencies WHERE id=$E")" "cancelled/4"
 daemon_start after-cancel-kill
 check "the restart finishes the cancel" \
-	wait_for 3000 grep -q "emergency $E: revision 3: planning finished after a stop" "$DLOG"
+	wait_for 3000 grep -q "emergency $E: revision 4: planning finished after a stop" "$DLOG"
 expect_eq "every channel reached gets exactly one cancel" \
-	"$(sqlite3 "$DB" "SELECT count(*) || '/' || count(DISTINCT channel_id) FROM deliveries WHERE emergency_id=$E AND revision=3")" \
+	"$(sqlite3 "$DB" "SELECT count(*) || '/' || count(DISTINCT channel_id) FROM deliveries WHERE emergency_id=$E AND revision=4")" \
 	"$planned/$planned"
 check "all cancels go out" wait_for 1800 settled "$E"
-cancels() { jq -r 'select(.retained | not) | .message_id' "$T/watch.jsonl" | grep "^e$E-r3-" | sort -u | wc -l; }
+cancels() { jq -r 'select(.retained | not) | .message_id' "$T/watch.jsonl" | grep "^e$E-r4-" | sort -u | wc -l; }
 _i=0
 while [ "$(cancels)" -lt "$planned" ] && [ "$_i" -lt 1200 ]; do _i=$((_i + 1)); sleep 0.1; done
 expect_eq "and every screen got its cancel" "$(cancels)" "$planned"
