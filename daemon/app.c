@@ -9,8 +9,7 @@ void app_wake_senders(struct app *app)
 {
 	/* called after every commit of the API and the scheduler */
 	respcache_invalidate();
-	mqtt_sender_wake(app->mqtt);
-	webhook_sender_wake(app->webhook);
+	app_wake_senders_cb(app);
 }
 
 void app_wake_senders_cb(void *arg)

@@ -385,12 +385,12 @@ static int stage_commit(void *arg, const char *last_path,
 
 /* Sets a plan up to commit in stages, if the context allows it and no
  * other staged plan runs. Call before the first write. */
-static bool staging_begin(const struct emergency_ctx *c, struct staging *sg,
+static void staging_begin(const struct emergency_ctx *c, struct staging *sg,
 			  int64_t id, int revision, struct plan_request *rq)
 {
 	memset(sg, 0, sizeof *sg);
 	if (!c->staged || pthread_mutex_trylock(&staged_lock) != 0)
-		return false;
+		return;
 	sg->locked = true;
 	struct store_room room = { 0 };
 	struct err e;
@@ -402,7 +402,6 @@ static bool staging_begin(const struct emergency_ctx *c, struct staging *sg,
 	sg->used_before = room.used_pages;
 	rq->stage = stage_commit;
 	rq->stage_arg = sg;
-	return true;
 }
 
 /* After a staged plan failed half-way, the error says what is out. */

@@ -678,7 +678,6 @@ static int cmd_run(const char *config_path, int argc, char **argv)
 		run_periodic(&app, store);
 	}
 	sdnotify("STOPPING=1");
-	atomic_store(&app.stopping, true);
 	rc = 0;
 done:
 	http_stop(http, 10000);

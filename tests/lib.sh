@@ -155,6 +155,22 @@ api() { # METHOD PATH [BODY|@FILE] [extra curl args...]
 
 jqr() { printf '%s' "$BODY" | jq -r "$@"; }
 
+# post_bg PATH BODY [TOKEN] — a POST in the background (as TOKEN, or the
+# admin), its status into $T/post.out and body into $T/post.body when it
+# is answered; sets post_pid. A big plan goes out while it is written, so
+# a test acts on the fan-out before the 201.
+post_bg() {
+	: > "$T/post.out"
+	if [ -n "${3:-}" ]; then
+		( curl -q -s -o "$T/post.body" -w '%{http_code}' -X POST -H "Authorization: Bearer $3" \
+			-H 'Content-Type: application/json' --data-binary "$2" "$URL$1" > "$T/post.out" ) &
+	else
+		( curl -s -o "$T/post.body" -w '%{http_code}' -X POST \
+			-H 'Content-Type: application/json' --data-binary "$2" "$URL$1" > "$T/post.out" ) &
+	fi
+	post_pid=$!
+}
+
 # A fingerprint of everything in a database, to prove it did not change.
 db_fingerprint() { sqlite3 "$1" .dump | grep -v '^INSERT INTO schema_migrations' | sha256sum | cut -c1-16; }
 

@@ -20,25 +20,8 @@ pid=$DPID
 screens_start screens --brief || bail "the screens did not start"
 screens=$SCREENS_PID
 
-# a big plan goes out while it is written (in stages): the outages are
-# placed from the POST on, not after its 201 (by then most of it is out)
 DECL="{\"hazard\":\"rainstorm\",\"severity\":\"orange\",\"headline\":\"演练市暴雨橙色预警（演练）\",\"area\":[\"$CITY\"],\"duration\":\"6h\",\"exercise\":true}"
-api POST "/api/v1/emergencies?dry_run=true" "$DECL"
-[ "$STATUS" = 200 ] || bail "the dry run answered $STATUS"
-planned=$(jqr .planned.deliveries)
-printf '%s' "$DECL" > "$T/decl.json"
-curl -s -o "$T/decl.out" -w '%{http_code}' -X POST --data-binary "@$T/decl.json" \
-	-H 'Content-Type: application/json' "$URL/api/v1/emergencies" > "$T/decl.status" 2>/dev/null &
-post=$!
-declared() { [ "$(sqlite3 "$DB" "SELECT count(*) FROM emergencies" 2>/dev/null || echo 0)" -gt 0 ]; }
-tries=0
-until declared; do
-	tries=$((tries + 1))
-	[ "$tries" -lt 6000 ] || bail "the declaration was not stored"
-	sleep 0.02
-done
-E=$(sqlite3 "$DB" "SELECT max(id) FROM emergencies")
-diag "$(date +%T) emergency $E: $planned deliveries to plan"
+declare_staged "$DECL"
 sampler_start "/api/v1/emergencies/$E"
 
 # each outage starts at a random point of what is still to go out (5 to
@@ -64,8 +47,8 @@ while read -r share length; do
 	broker_start || break
 	round=$((round + 1))
 done < "$T/outages"
-wait "$post"
-expect_eq "declared: 201, the plan unhurt by the outages" "$(cat "$T/decl.status")" 201
+wait "$post_pid"
+expect_eq "declared: 201, the plan unhurt by the outages" "$(cat "$T/post.out")" 201
 expect_eq "every outage came in the middle of the fan-out" "$outages" "$OUTAGES"
 check "scicastd noticed each one" [ "$(grep -c 'mqtt: lost the broker' "$DLOG")" -ge "$OUTAGES" ]
 undone="emergency_id=$E AND state NOT IN ('sent','acked')"

@@ -32,14 +32,11 @@ count() { sqlite3 "$DB" "SELECT count(*) FROM deliveries WHERE $1"; }
 DECL="{\"hazard\":\"typhoon\",\"severity\":\"yellow\",\"headline\":\"演练市台风黄色预警（演练）\",\"area\":[\"$CITY\"],\"duration\":\"6h\",\"exercise\":true}"
 
 # kill -9 inside the declaration: all of it is stored, or none
-printf '%s' "$DECL" > "$T/decl.json"
-curl -s -o "$T/decl.out" -w '%{http_code}' -X POST --data-binary "@$T/decl.json" \
-	-H 'Content-Type: application/json' "$URL/api/v1/emergencies" > "$T/decl.status" 2>/dev/null &
-post=$!
+post_bg /api/v1/emergencies "$DECL"
 sleep "$(size DECLARE_KILL_AT 2 0.3)"
 kill -9 "$DPID"; wait "$DPID" 2>/dev/null
-wait "$post"
-diag "kill -9 during the declaration (its answer: $(cat "$T/decl.status"))"
+wait "$post_pid"
+diag "kill -9 during the declaration (its answer: $(cat "$T/post.out"))"
 drill_daemon_start after-declare-kill || bail "scicastd did not start again"
 n=$(sqlite3 "$DB" "SELECT count(*) FROM emergencies")
 E1=""
@@ -61,23 +58,7 @@ fi
 # is written, so the rounds start with its POST, not after its 201 (by
 # then most of it is out), and the first kills may land in its plan
 DECL2="{\"hazard\":\"rainstorm\",\"severity\":\"yellow\",\"headline\":\"演练市暴雨黄色预警（演练）\",\"area\":[\"$CITY\"],\"duration\":\"6h\",\"exercise\":true}"
-api POST "/api/v1/emergencies?dry_run=true" "$DECL2"
-[ "$STATUS" = 200 ] || bail "the dry run answered $STATUS"
-planned=$(jqr .planned.deliveries)
-printf '%s' "$DECL2" > "$T/decl2.json"
-curl -s -o "$T/decl2.out" -w '%{http_code}' -X POST --data-binary "@$T/decl2.json" \
-	-H 'Content-Type: application/json' "$URL/api/v1/emergencies" > "$T/decl2.status" 2>/dev/null &
-post2=$!
-# polled quickly: a short drill's plan is out in under a second
-declared2() { [ "$(sqlite3 "$DB" "SELECT count(*) FROM emergencies" 2>/dev/null || echo 0)" -gt "$n" ]; }
-tries=0
-until declared2; do
-	tries=$((tries + 1))
-	[ "$tries" -lt 6000 ] || bail "the second declaration was not stored"
-	sleep 0.02
-done
-E=$(sqlite3 "$DB" "SELECT max(id) FROM emergencies")
-diag "$(date +%T) emergency $E: $planned deliveries to plan"
+declare_staged "$DECL2"
 sampler_start "/api/v1/emergencies/$E"
 
 # each kill at a random point of what is still to go out (2 to 12 % of
@@ -102,8 +83,8 @@ for share in $(cat "$T/shares"); do
 	drill_daemon_start "after-kill-$round" || break
 	round=$((round + 1))
 done
-wait "$post2"
-diag "the second declaration's answer: $(cat "$T/decl2.status")"
+wait "$post_pid"
+diag "the second declaration's answer: $(cat "$T/post.out")"
 expect_eq "every kill landed mid-fan-out" "$kills" "$ROUNDS"
 undone="emergency_id IN (${E1:+$E1, }$E) AND state NOT IN ('sent','acked')"
 all_out() { [ "$(count "$undone")" -eq 0 ]; }

@@ -13,6 +13,7 @@
 #   planned_keys E / delivered_keys   one line per planned delivery of
 #                           emergency E, and per delivery a receiver got
 #   wait_until S CMD…       CMD every 0.5 s until it succeeds, at most S s
+#   declare_staged DECL     a big declaration, acted on from its POST on
 #   point_ahead S TOTAL F   the point a share F of the way from S to TOTAL
 #   wait_point P S TOTAL    waits for done_now to pass a point of a fan-out
 #   bail WHY                the setup failed: stop the drill
@@ -82,6 +83,28 @@ wait_until() {
 # (deliveries out now) to TOTAL: a point still ahead of a fast sender.
 point_ahead() {
 	awk -v c="$1" -v p="$2" -v f="$3" 'BEGIN { printf "%d", c + (p - c) * f }'
+}
+
+# declare_staged DECL — a big declaration for a drill to act on: its dry
+# run's count into $planned, the POST in the background (post_bg), and its
+# id into $E as soon as its first stage is stored. A big plan goes out
+# while it is written: by its 201 most of it is out, so a drill's kills
+# and outages start here. Polled quickly: a short drill's plan is out in
+# under a second.
+declare_staged() {
+	api POST "/api/v1/emergencies?dry_run=true" "$1"
+	[ "$STATUS" = 200 ] || bail "the dry run answered $STATUS"
+	planned=$(jqr .planned.deliveries)
+	_before=$(sqlite3 "$DB" "SELECT count(*) FROM emergencies")
+	post_bg /api/v1/emergencies "$1"
+	_tries=0
+	until [ "$(sqlite3 "$DB" "SELECT count(*) FROM emergencies" 2>/dev/null || echo 0)" -gt "$_before" ]; do
+		_tries=$((_tries + 1))
+		[ "$_tries" -lt 6000 ] || bail "the declaration was not stored"
+		sleep 0.02
+	done
+	E=$(sqlite3 "$DB" "SELECT max(id) FROM emergencies")
+	diag "$(date +%T) emergency $E: $planned deliveries to plan"
 }
 
 # wait_point POINT START TOTAL — waits until done_now (the drill's count

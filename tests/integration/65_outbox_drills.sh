@@ -21,9 +21,7 @@ check "it plans at least 20,000 deliveries" [ "$planned" -ge 20000 ]
 diag "planned $planned deliveries"
 # a big plan goes out while it is written (in stages): the kills come at
 # points of the fan-out, the first may come before the 201
-( curl -s -o "$T/post.body" -w '%{http_code}' -X POST --data-binary "$DECL" \
-	-H 'Content-Type: application/json' "$URL/api/v1/emergencies" > "$T/post.out" ) &
-post_pid=$!
+post_bg /api/v1/emergencies "$DECL"
 wait_for 600 sh -c "[ -n \"\$(sqlite3 '$DB' 'SELECT max(id) FROM emergencies' 2>/dev/null)\" ]"
 E=$(sqlite3 "$DB" "SELECT max(id) FROM emergencies")
 

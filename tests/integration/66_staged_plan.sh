@@ -21,19 +21,6 @@ expect_eq "a dry run of the province answers 200" "$STATUS" 200
 planned=$(jqr .planned.deliveries)
 check "it plans more than 20,000 deliveries (a staged plan)" [ "$planned" -gt 20000 ]
 
-# post_bg PATH BODY [TOKEN] — a POST in the background (as TOKEN, or the
-# admin), its status into post.out when it is answered; sets post_pid
-post_bg() {
-	: > "$T/post.out"
-	if [ -n "${3:-}" ]; then
-		( curl -q -s -o "$T/post.body" -w '%{http_code}' -X POST -H "Authorization: Bearer $3" \
-			-H 'Content-Type: application/json' --data-binary "$2" "$URL$1" > "$T/post.out" ) &
-	else
-		( curl -s -o "$T/post.body" -w '%{http_code}' -X POST \
-			-H 'Content-Type: application/json' --data-binary "$2" "$URL$1" > "$T/post.out" ) &
-	fi
-	post_pid=$!
-}
 # live PREFIX — live messages at the subscriber whose message_id starts so
 live() { jq -r 'select(.retained | not) | .message_id' "$T/watch.jsonl" 2>/dev/null | grep -c "^$1"; }
 # wait_live PREFIX COUNT — until more than COUNT such messages came (60 s)
