@@ -1,15 +1,22 @@
-/* webhook: the webhook sender thread.
+/* webhook: the webhook sender's two threads.
  *
  * Deliveries are claimed in batches and queued per channel in memory; each
  * channel has its own limit of requests in flight, so a hanging endpoint
  * holds only its own slots and never the others'. A channel with a backlog
- * is marked busy in the claim (a temporary table of this thread's
+ * is marked busy in the claim (a temporary table of the sender's
  * connection), so its queue cannot crowd the others out of memory either.
  * libcurl's multi handle keeps connections alive between requests and
  * speaks HTTP/2 where a TLS server offers it. Outcomes are written in
  * batches, each with its attempt row, so the history shows every try and
- * the wait before the next. Other threads only touch woken and
- * curl_multi_wakeup.
+ * the wait before the next.
+ *
+ * Two threads: "webhook-sender" runs libcurl and never touches SQLite;
+ * "webhook-store" owns the sender's database connection and does the
+ * claims, the busy marks and the outcomes. They meet only in `struct
+ * handover`, under its lock. The split is for a plan that holds the write
+ * lock 25 ms at a time: a sender that waited for it to claim or to write
+ * its outcomes left its connections idle meanwhile. Other threads only
+ * touch the handover's kick (webhook_sender_wake).
  *
  * At most [webhooks] max_connections requests are handed to libcurl at
  * once: libcurl would queue the rest itself, but its pending list is
@@ -75,31 +82,75 @@ struct transfer {
 	char errbuf[CURL_ERROR_SIZE];
 };
 
+struct busy_mark {
+	int64_t channel;
+	bool busy;
+};
+
+/* What the two threads pass each other; everything here is under lock. */
+struct handover {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;           /* the store thread waits on it */
+	struct outbox_item *items;     /* claimed, not yet queued */
+	size_t nitems, capitems;
+	struct outbox_result *results; /* finished, not yet written */
+	size_t nresults, capresults;
+	int64_t first_result_ms;       /* when the oldest of them came */
+	struct busy_mark *marks;       /* in the order they were made */
+	size_t nmarks, capmarks;
+	size_t waiting;                /* claimed and not yet started */
+	bool behind;                   /* the last claim was full: more due */
+	bool kick;                     /* new deliveries: claim now */
+	bool done;                     /* the curl thread has ended */
+};
+
 struct webhook_sender {
 	struct app *app;
 	const struct config *cfg;
-	struct store *store;
 	CURLM *multi;
-	pthread_t thread;
-	bool started;
+	pthread_t thread, store_thread;
+	bool started, store_started, hand_ready;
 	atomic_bool stop;
-	atomic_bool woken;         /* new deliveries: claim now, not at idle_until */
+	struct handover hand;
 
+	/* the curl thread's */
 	struct channel_state **channels; /* open addressing by id */
 	size_t nchannels, capchannels;
-	size_t queued;
 	int active;
+	size_t started_since;      /* taken off the queues since the handover */
 	struct transfer *running;
 	struct channel_state *ready_head, *ready_tail;
 	CURL **spare;              /* reset easy handles, for the next ones */
 	size_t nspare;
-	int64_t idle_until;
-
 	struct outbox_result *results;
 	size_t nresults, capresults;
-	int64_t first_unflushed;
+	struct busy_mark *marks;
+	size_t nmarks, capmarks;
 	unsigned rand_state;
+
+	/* the store thread's */
+	struct store *store;
+	int64_t idle_until;
 };
+
+/* Appends n elements of size sz to a growing array. */
+static int array_add(void **arr, size_t *len, size_t *cap, const void *src,
+		     size_t n, size_t sz)
+{
+	if (*len + n > *cap) {
+		size_t c = *cap ? *cap : 64;
+		while (c < *len + n)
+			c *= 2;
+		void *g = realloc(*arr, c * sz);
+		if (!g)
+			return -1;
+		*arr = g;
+		*cap = c;
+	}
+	memcpy((char *)*arr + *len * sz, src, n * sz);
+	*len += n;
+	return 0;
+}
 
 /* ---- channels ---- */
 
@@ -180,12 +231,14 @@ static void channel_pop(struct channel_state *c, struct outbox_item *out)
  * next claims until its queue drains. */
 static void update_busy(struct webhook_sender *w, struct channel_state *c)
 {
-	struct err err;
 	bool busy = c->qlen >= (size_t)c->limit * 4;
 	if (busy == c->busy)
 		return;
-	if (outbox_busy_set(w->store, c->id, busy, &err) < 0) {
-		log_error("webhook: %s", err.message);
+	struct busy_mark m = { .channel = c->id, .busy = busy };
+	if (array_add((void **)&w->marks, &w->nmarks, &w->capmarks, &m, 1,
+		      sizeof m) < 0) {
+		log_error("webhook: out of memory marking channel %lld busy",
+			  (long long)c->id);
 		return;
 	}
 	c->busy = busy;
@@ -238,26 +291,6 @@ static int64_t jittered(struct webhook_sender *w, int64_t wait)
 	return wait + wait * r / 100;
 }
 
-static void flush(struct webhook_sender *w)
-{
-	struct err err;
-	if (!w->nresults)
-		return;
-	if (outbox_record_results(w->store, w->results, w->nresults, &err) < 0) {
-		log_error("webhook: recording %zu outcomes: %s (kept; the "
-			  "deliveries go out again after a restart)",
-			  w->nresults, err.message);
-		return;
-	}
-	/* a retry now on disk may be due before the next planned look */
-	for (size_t i = 0; i < w->nresults; i++)
-		if (strcmp(w->results[i].outcome, "retry") == 0 &&
-		    w->results[i].next_ms < w->idle_until)
-			w->idle_until = w->results[i].next_ms;
-	w->nresults = 0;
-	w->first_unflushed = 0;
-}
-
 static struct outbox_result *new_result(struct webhook_sender *w)
 {
 	if (w->nresults == w->capresults) {
@@ -270,8 +303,6 @@ static struct outbox_result *new_result(struct webhook_sender *w)
 	}
 	struct outbox_result *r = &w->results[w->nresults++];
 	memset(r, 0, sizeof *r);
-	if (!w->first_unflushed)
-		w->first_unflushed = util_now_ms();
 	return r;
 }
 
@@ -600,7 +631,7 @@ static void start_ready(struct webhook_sender *w)
 		while (c->qlen && c->active < c->limit && w->active < window) {
 			struct outbox_item it;
 			channel_pop(c, &it);
-			w->queued--;
+			w->started_since++;
 			if (start_transfer(w, c, &it) < 0) {
 				outbox_item_free(&it);
 				log_error("webhook: out of memory starting a "
@@ -615,30 +646,10 @@ static void start_ready(struct webhook_sender *w)
 	}
 }
 
-static void claim_more(struct webhook_sender *w)
+/* Queues what the store thread claimed, per channel. */
+static void queue_claimed(struct webhook_sender *w, struct outbox_item *items,
+			  size_t n)
 {
-	struct outbox_item *items = NULL;
-	size_t n = 0;
-	struct err err;
-	size_t room = QUEUE_MAX - w->queued;
-	if (room < CLAIM_BATCH && w->queued)
-		return;
-	if (room > CLAIM_BATCH)
-		room = CLAIM_BATCH;
-	if (outbox_claim_except_busy(w->store, "webhook", (int)room, &items, &n,
-				     &err) < 0) {
-		log_error("webhook: claiming deliveries: %s", err.message);
-		w->idle_until = util_now_ms() + IDLE_RECHECK_MS;
-		return;
-	}
-	if (n < room) {
-		/* caught up: sleep until the next retry is due (or a wake) */
-		int64_t now = util_now_ms();
-		int64_t next = outbox_next_due(w->store, "webhook", &err);
-		w->idle_until = now + IDLE_RECHECK_MS;
-		if (next > now && next < w->idle_until)
-			w->idle_until = next;
-	}
 	for (size_t i = 0; i < n; i++) {
 		struct channel_state *c = channel_get(w, items[i].channel,
 						      items[i].max_concurrency);
@@ -646,13 +657,210 @@ static void claim_more(struct webhook_sender *w)
 			log_error("webhook: out of memory queueing delivery "
 				  "%lld; it goes out after a restart",
 				  (long long)items[i].delivery);
+			w->started_since++;
 			continue;
 		}
-		w->queued++;
 		update_busy(w, c);
 		ready_push(w, c);
 	}
 	outbox_items_free(items, n);
+}
+
+/* The curl thread's side of the handover, once a loop: outcomes go over,
+ * claimed deliveries come back. They are queued under the lock so that
+ * the busy marks they cause reach the store thread before its next claim
+ * (a claim between the two would take more of a backlog's deliveries). */
+static void hand_over(struct webhook_sender *w)
+{
+	struct handover *h = &w->hand;
+	bool wake = false;
+	pthread_mutex_lock(&h->lock);
+	if (w->nresults) {
+		size_t before = h->nresults;
+		if (array_add((void **)&h->results, &h->nresults,
+			      &h->capresults, w->results, w->nresults,
+			      sizeof *w->results) == 0) {
+			w->nresults = 0;
+			if (!before)
+				h->first_result_ms = util_now_ms();
+			wake = !before;
+		}
+	}
+	if (h->nitems) {
+		queue_claimed(w, h->items, h->nitems); /* frees them */
+		h->items = NULL;
+		h->nitems = h->capitems = 0;
+	}
+	if (w->nmarks && array_add((void **)&h->marks, &h->nmarks,
+				   &h->capmarks, w->marks, w->nmarks,
+				   sizeof *w->marks) == 0) {
+		w->nmarks = 0;
+		wake = true;
+	}
+	h->waiting -= w->started_since;
+	w->started_since = 0;
+	if ((h->behind || h->kick) && h->waiting + CLAIM_BATCH <= QUEUE_MAX)
+		wake = true;
+	if (wake)
+		pthread_cond_signal(&h->cond);
+	pthread_mutex_unlock(&h->lock);
+}
+
+/* ---- the store thread ---- */
+
+static void apply_marks(struct webhook_sender *w, const struct busy_mark *m,
+			size_t n)
+{
+	struct err err;
+	for (size_t i = 0; i < n; i++)
+		if (outbox_busy_set(w->store, m[i].channel, m[i].busy, &err) < 0)
+			log_error("webhook: %s", err.message);
+}
+
+/* Writes the outcomes; a failed write keeps them for the next try. */
+static int write_results(struct webhook_sender *w, struct outbox_result *r,
+			 size_t n)
+{
+	struct err err;
+	if (outbox_record_results(w->store, r, n, &err) < 0) {
+		log_error("webhook: recording %zu outcomes: %s (kept; the "
+			  "deliveries go out again after a restart)", n,
+			  err.message);
+		return -1;
+	}
+	/* a retry now on disk may be due before the next planned look */
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(r[i].outcome, "retry") == 0 &&
+		    r[i].next_ms < w->idle_until)
+			w->idle_until = r[i].next_ms;
+	return 0;
+}
+
+/* Claims up to room deliveries; *full says more may be due now. */
+static void claim_due(struct webhook_sender *w, size_t room,
+		      struct outbox_item **items, size_t *n, bool *full)
+{
+	struct err err;
+	*items = NULL;
+	*n = 0;
+	*full = false;
+	if (outbox_claim_except_busy(w->store, "webhook", (int)room, items, n,
+				     &err) < 0) {
+		log_error("webhook: claiming deliveries: %s", err.message);
+		w->idle_until = util_now_ms() + IDLE_RECHECK_MS;
+		return;
+	}
+	*full = *n == room;
+	if (!*full) {
+		/* caught up: sleep until the next retry is due (or a kick) */
+		int64_t now = util_now_ms();
+		int64_t next = outbox_next_due(w->store, "webhook", &err);
+		w->idle_until = now + IDLE_RECHECK_MS;
+		if (next > now && next < w->idle_until)
+			w->idle_until = next;
+	}
+}
+
+static void wait_until(struct handover *h, int64_t wait_ms)
+{
+	if (wait_ms <= 0)
+		return;
+	struct timespec until;
+	clock_gettime(CLOCK_MONOTONIC, &until);
+	until.tv_sec += (time_t)(wait_ms / 1000);
+	until.tv_nsec += (long)(wait_ms % 1000) * 1000000L;
+	if (until.tv_nsec >= 1000000000L) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000L;
+	}
+	pthread_cond_timedwait(&h->cond, &h->lock, &until);
+}
+
+static void *store_main(void *arg)
+{
+	struct webhook_sender *w = arg;
+	struct handover *h = &w->hand;
+	/* outcomes taken over and not yet written (a failed write keeps
+	 * them), and the marks to apply before the next claim */
+	struct outbox_result *res = NULL;
+	size_t nres = 0, capres = 0;
+	int64_t res_since = 0;
+	pthread_mutex_lock(&h->lock);
+	for (;;) {
+		int64_t now = util_now_ms();
+		if (h->nresults) {
+			if (!nres)
+				res_since = h->first_result_ms;
+			if (array_add((void **)&res, &nres, &capres,
+				      h->results, h->nresults,
+				      sizeof *res) == 0)
+				h->nresults = 0;
+		}
+		bool room = h->waiting + CLAIM_BATCH <= QUEUE_MAX ||
+			    !h->waiting;
+		/* the last batch is queued (and its busy marks are here)
+		 * before the next is claimed */
+		bool claim = !h->done && room && !h->nitems &&
+			     (h->kick || h->behind || now >= w->idle_until);
+		bool flush = nres && (h->done ||
+				      now - res_since >= FLUSH_EVERY_MS);
+		if (!claim && !flush && !h->nmarks) {
+			if (h->done)
+				break;
+			int64_t until = room && !h->nitems ? w->idle_until
+							    : now + IDLE_RECHECK_MS;
+			if (nres && res_since + FLUSH_EVERY_MS < until)
+				until = res_since + FLUSH_EVERY_MS;
+			wait_until(h, until - now);
+			continue;
+		}
+		struct busy_mark *marks = h->marks;
+		size_t nmarks = h->nmarks;
+		h->marks = NULL;
+		h->nmarks = h->capmarks = 0;
+		size_t want = QUEUE_MAX - h->waiting;
+		if (want > CLAIM_BATCH)
+			want = CLAIM_BATCH;
+		if (claim)
+			h->kick = false;
+		bool last = h->done;
+		pthread_mutex_unlock(&h->lock);
+
+		apply_marks(w, marks, nmarks);
+		free(marks);
+		if (flush) {
+			if (write_results(w, res, nres) == 0 || last)
+				nres = 0;
+			else
+				res_since = util_now_ms();
+		}
+		struct outbox_item *items = NULL;
+		size_t n = 0;
+		bool full = false;
+		if (claim)
+			claim_due(w, want, &items, &n, &full);
+
+		pthread_mutex_lock(&h->lock);
+		if (claim)
+			h->behind = full;
+		if (n && array_add((void **)&h->items, &h->nitems, &h->capitems,
+				   items, n, sizeof *items) < 0) {
+			log_error("webhook: out of memory handing over %zu "
+				  "deliveries; they go out after a restart", n);
+			outbox_items_free(items, n);
+			n = 0;
+		} else {
+			free(items); /* the handover owns what they point to */
+		}
+		h->waiting += n;
+		if (n)
+			curl_multi_wakeup(w->multi);
+		if (last && !h->nmarks && !h->nresults && !nres)
+			break;
+	}
+	pthread_mutex_unlock(&h->lock);
+	free(res);
+	return NULL;
 }
 
 static void unlink_running(struct webhook_sender *w, struct transfer *t)
@@ -666,10 +874,12 @@ static void unlink_running(struct webhook_sender *w, struct transfer *t)
 	t->prev = t->next = NULL;
 }
 
-static void collect(struct webhook_sender *w)
+/* Returns how many requests finished. */
+static size_t collect(struct webhook_sender *w)
 {
 	CURLMsg *msg;
 	int left;
+	size_t done = 0;
 	while ((msg = curl_multi_info_read(w->multi, &left))) {
 		if (msg->msg != CURLMSG_DONE)
 			continue;
@@ -684,46 +894,75 @@ static void collect(struct webhook_sender *w)
 		w->active--;
 		ready_push(w, t->ch);
 		transfer_free(w, t);
+		done++;
 	}
+	return done;
 }
 
 static void *sender_main(void *arg)
 {
 	struct webhook_sender *w = arg;
+	int window = w->cfg->webhooks_max_connections;
 	while (!atomic_load(&w->stop)) {
-		int64_t now = util_now_ms();
-		if (atomic_exchange(&w->woken, false))
-			w->idle_until = 0;
-		if (now >= w->idle_until)
-			claim_more(w);
+		hand_over(w);
 		start_ready(w);
 		metrics_gauge_set(M_WEBHOOK_INFLIGHT, w->active);
 		int running = 0;
 		curl_multi_perform(w->multi, &running);
-		collect(w);
-		if (w->first_unflushed &&
-		    util_now_ms() - w->first_unflushed >= FLUSH_EVERY_MS)
-			flush(w);
-		int timeout = w->nresults ? FLUSH_EVERY_MS : 200;
-		int64_t until_claim = w->idle_until - util_now_ms();
-		if (until_claim < 0)
-			until_claim = 0;
-		if (w->queued + CLAIM_BATCH <= QUEUE_MAX && until_claim < timeout)
-			timeout = (int)until_claim;
-		/* a finished request freed a slot: fill it before sleeping, or
-		 * the window empties while the queue waits (a bare client
-		 * refills at once, and so must we) */
-		if (w->ready_head &&
-		    w->active < w->cfg->webhooks_max_connections)
-			timeout = 0;
+		/* a finished request freed a slot: fill it before waiting, as
+		 * a bare client does (a wait with the queue full would leave
+		 * the window emptying) */
+		if (collect(w) && w->ready_head && w->active < window)
+			continue;
+		if (w->nresults || w->nmarks) {
+			hand_over(w);
+			start_ready(w);
+		}
+		/* the store thread wakes this poll when it hands deliveries
+		 * over */
+		int timeout = w->ready_head && w->active < window
+				      ? 0 : IDLE_RECHECK_MS;
 		if (curl_multi_poll(w->multi, NULL, 0, timeout, NULL) != CURLM_OK)
 			log_warn("webhook: curl_multi_poll failed");
 	}
 	/* what is still in flight stays "inflight" and goes out again at
-	 * the next start; what finished is written now */
+	 * the next start; what finished is handed over to be written */
 	collect(w);
-	flush(w);
+	hand_over(w);
+	pthread_mutex_lock(&w->hand.lock);
+	w->hand.done = true;
+	pthread_cond_signal(&w->hand.cond);
+	pthread_mutex_unlock(&w->hand.lock);
 	return NULL;
+}
+
+static int handover_init(struct handover *h)
+{
+	pthread_condattr_t ca;
+	if (pthread_condattr_init(&ca) != 0)
+		return -1;
+	int rc = pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	if (rc == 0)
+		rc = pthread_cond_init(&h->cond, &ca);
+	pthread_condattr_destroy(&ca);
+	if (rc != 0)
+		return -1;
+	if (pthread_mutex_init(&h->lock, NULL) != 0) {
+		pthread_cond_destroy(&h->cond);
+		return -1;
+	}
+	return 0;
+}
+
+static void handover_free(struct handover *h)
+{
+	/* claimed and never started: still inflight in the database, they
+	 * go out at the next start */
+	outbox_items_free(h->items, h->nitems);
+	free(h->results);
+	free(h->marks);
+	pthread_cond_destroy(&h->cond);
+	pthread_mutex_destroy(&h->lock);
 }
 
 int webhook_sender_start(struct app *app, struct webhook_sender **out,
@@ -754,21 +993,30 @@ int webhook_sender_start(struct app *app, struct webhook_sender **out,
 			  (long)cfg->webhooks_max_connections);
 	curl_multi_setopt(w->multi, CURLMOPT_MAXCONNECTS,
 			  (long)cfg->webhooks_max_connections);
+	if (handover_init(&w->hand) < 0) {
+		err_set(err, 0, "webhook", "", "cannot set up the webhook "
+			"threads' handover");
+		goto fail;
+	}
+	w->hand_ready = true;
+	if (pthread_create(&w->store_thread, NULL, store_main, w) != 0) {
+		err_set(err, 0, "webhook", "", "cannot start the webhook store "
+			"thread");
+		goto fail;
+	}
+	w->store_started = true;
+	/* named for top -H, perf and gdb */
+	(void)pthread_setname_np(w->store_thread, "webhook-store");
 	if (pthread_create(&w->thread, NULL, sender_main, w) != 0) {
 		err_set(err, 0, "webhook", "", "cannot start the webhook thread");
 		goto fail;
 	}
-	/* named for top -H, perf and gdb */
 	(void)pthread_setname_np(w->thread, "webhook-sender");
 	w->started = true;
 	*out = w;
 	return 0;
 fail:
-	if (w->multi)
-		curl_multi_cleanup(w->multi);
-	free(w->spare);
-	store_close(w->store);
-	free(w);
+	webhook_sender_stop(w);
 	return -1;
 }
 
@@ -776,8 +1024,10 @@ void webhook_sender_wake(struct webhook_sender *w)
 {
 	if (!w)
 		return;
-	atomic_store(&w->woken, true);
-	curl_multi_wakeup(w->multi);
+	pthread_mutex_lock(&w->hand.lock);
+	w->hand.kick = true;
+	pthread_cond_signal(&w->hand.cond);
+	pthread_mutex_unlock(&w->hand.lock);
 }
 
 void webhook_sender_stop(struct webhook_sender *w)
@@ -785,9 +1035,19 @@ void webhook_sender_stop(struct webhook_sender *w)
 	if (!w)
 		return;
 	atomic_store(&w->stop, true);
-	curl_multi_wakeup(w->multi);
-	if (w->started)
+	if (w->started) {
+		curl_multi_wakeup(w->multi);
 		pthread_join(w->thread, NULL);
+	} else if (w->hand_ready) {
+		pthread_mutex_lock(&w->hand.lock);
+		w->hand.done = true;
+		pthread_cond_signal(&w->hand.cond);
+		pthread_mutex_unlock(&w->hand.lock);
+	}
+	/* after the curl thread: the store thread writes what it handed
+	 * over, then ends */
+	if (w->store_started)
+		pthread_join(w->store_thread, NULL);
 	/* requests still running are abandoned: their deliveries are still
 	 * inflight in the database and go out at the next start */
 	for (size_t k = 0; k < w->capchannels; k++) {
@@ -809,11 +1069,15 @@ void webhook_sender_stop(struct webhook_sender *w)
 		curl_multi_remove_handle(w->multi, t->easy);
 		transfer_free(w, t);
 	}
-	curl_multi_cleanup(w->multi);
+	if (w->multi)
+		curl_multi_cleanup(w->multi);
 	while (w->nspare)
 		curl_easy_cleanup(w->spare[--w->nspare]);
 	free(w->spare);
+	if (w->hand_ready)
+		handover_free(&w->hand);
 	store_close(w->store);
 	free(w->results);
+	free(w->marks);
 	free(w);
 }
