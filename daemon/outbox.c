@@ -93,9 +93,9 @@ static int read_item(sqlite3_stmt *st, const char *alert_prefix,
 	it->delivery = sqlite3_column_int64(st, 0);
 	it->channel = sqlite3_column_int64(st, 1);
 	it->emergency = sqlite3_column_int64(st, 2);
-	snprintf(it->message_id, sizeof it->message_id, "%s",
+	util_copy(it->message_id, sizeof it->message_id,
 		 store_col_text(st, 3));
-	snprintf(it->region, sizeof it->region, "%s", store_col_text(st, 4));
+	util_copy(it->region, sizeof it->region, store_col_text(st, 4));
 	it->tier = sqlite3_column_int(st, 5);
 	it->attempts = sqlite3_column_int(st, 6) + 1;
 	it->expires_ms = sqlite3_column_int64(st, 7);
@@ -117,7 +117,7 @@ static int read_item(sqlite3_stmt *st, const char *alert_prefix,
 		it->headers = strdup(store_col_text(st, 12));
 	it->timeout_ms = sqlite3_column_int64(st, 13);
 	it->max_concurrency = sqlite3_column_int(st, 14);
-	snprintf(it->msg_type, sizeof it->msg_type, "%s", store_col_text(st, 15));
+	util_copy(it->msg_type, sizeof it->msg_type, store_col_text(st, 15));
 	return it->target && it->payload ? 0 : -1;
 }
 
@@ -527,9 +527,9 @@ int outbox_parse_ack(const char *region, const void *payload, size_t len,
 			     strcmp(status, "played") != 0))
 		snprintf(why, cap, "status is not received, displayed or played");
 	else {
-		snprintf(out->message_id, sizeof out->message_id, "%s", id);
-		snprintf(out->region, sizeof out->region, "%s", region);
-		snprintf(out->status, sizeof out->status, "%s", status);
+		util_copy(out->message_id, sizeof out->message_id, id);
+		util_copy(out->region, sizeof out->region, region);
+		util_copy(out->status, sizeof out->status, status);
 		out->at = 0;
 		rc = 0;
 	}

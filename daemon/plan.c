@@ -393,7 +393,7 @@ static int get_template(struct plan *p, int tier, const char *locale,
 		return -1;
 	}
 	x->tier = tier;
-	snprintf(x->locale, sizeof x->locale, "%s", locale);
+	util_copy(x->locale, sizeof x->locale, locale);
 	int rc = templates_compile(&t, x->c, err);
 	template_text_free(&t);
 	if (rc < 0) {
@@ -437,8 +437,8 @@ static const struct notices *get_notices(struct plan *p, const char *audience,
 		return NULL;
 	}
 	p->notices[p->nnotices++] = x;
-	snprintf(x->audience, sizeof x->audience, "%s", audience);
-	snprintf(x->locale, sizeof x->locale, "%s", locale);
+	util_copy(x->audience, sizeof x->audience, audience);
+	util_copy(x->locale, sizeof x->locale, locale);
 	x->list = list;
 	x->json = json;
 	return x;
@@ -457,7 +457,7 @@ static json_t *get_emergency_json(struct plan *p,
 	if (!o || p->nemcache == sizeof p->emcache / sizeof p->emcache[0])
 		return o ? (json_decref(o), NULL) : NULL; /* built per context */
 	struct emcache *c = &p->emcache[p->nemcache++];
-	snprintf(c->msg_type, sizeof c->msg_type, "%s", em->msg_type);
+	util_copy(c->msg_type, sizeof c->msg_type, em->msg_type);
 	c->zh = zh;
 	c->obj = o;
 	return o;
@@ -490,11 +490,11 @@ static void region_of(const struct plan *p, int i, struct region *out)
 	const struct preg *x = &p->r[i];
 	memset(out, 0, sizeof *out);
 	memcpy(out->code, x->code, sizeof out->code);
-	snprintf(out->name, sizeof out->name, "%s", arena_str(p, x->name));
+	util_copy(out->name, sizeof out->name, arena_str(p, x->name));
 	out->level = x->level;
 	if (x->parent >= 0)
 		memcpy(out->parent, p->r[x->parent].code, sizeof out->parent);
-	snprintf(out->path, sizeof out->path, "%s", arena_str(p, x->path));
+	util_copy(out->path, sizeof out->path, arena_str(p, x->path));
 }
 
 static json_t *scope_regions(const struct plan *p, int i)
@@ -862,7 +862,7 @@ static int intern(struct plan *p, const char *v, uint16_t *out)
 	if (!g)
 		return -1;
 	p->strs = g;
-	snprintf(p->strs[p->nstrs], sizeof p->strs[0], "%s", v);
+	util_copy(p->strs[p->nstrs], sizeof p->strs[0], v);
 	*out = (uint16_t)p->nstrs++;
 	return 0;
 }
@@ -1014,10 +1014,10 @@ static int loaded_channels(struct plan *p, int i, struct chan **out,
 	for (uint32_t k = 0; k < x->ch_count; k++) {
 		const struct chan_row *r = &p->chans[x->ch_first + k];
 		ch[k].id = r->id;
-		snprintf(ch[k].kind, sizeof ch[k].kind, "%s", p->strs[r->kind]);
-		snprintf(ch[k].locale, sizeof ch[k].locale, "%s",
+		util_copy(ch[k].kind, sizeof ch[k].kind, p->strs[r->kind]);
+		util_copy(ch[k].locale, sizeof ch[k].locale,
 			 p->strs[r->locale]);
-		snprintf(ch[k].audience, sizeof ch[k].audience, "%s",
+		util_copy(ch[k].audience, sizeof ch[k].audience,
 			 p->strs[r->audience]);
 	}
 	*out = ch;
@@ -1057,9 +1057,9 @@ static int region_channels(struct plan *p, int i, struct chan **out,
 		struct chan *c = &(*out)[(*n)++];
 		memset(c, 0, sizeof *c);
 		c->id = sqlite3_column_int64(st, 0);
-		snprintf(c->kind, sizeof c->kind, "%s", store_col_text(st, 1));
-		snprintf(c->locale, sizeof c->locale, "%s", store_col_text(st, 2));
-		snprintf(c->audience, sizeof c->audience, "%s",
+		util_copy(c->kind, sizeof c->kind, store_col_text(st, 1));
+		util_copy(c->locale, sizeof c->locale, store_col_text(st, 2));
+		util_copy(c->audience, sizeof c->audience,
 			 store_col_text(st, 3));
 	}
 	sqlite3_reset(st);
@@ -1411,7 +1411,7 @@ static int load_reached(struct plan *p, struct err *err)
 		}
 		struct reached *x = &p->reached[p->nreached++];
 		x->channel = sqlite3_column_int64(st, 0);
-		snprintf(x->region, sizeof x->region, "%s", store_col_text(st, 1));
+		util_copy(x->region, sizeof x->region, store_col_text(st, 1));
 		x->covered = false;
 	}
 	sqlite3_reset(st);
@@ -1466,11 +1466,11 @@ static int plan_reached(struct plan *p, bool only_untargeted, struct err *err)
 			if (sqlite3_step(st) == SQLITE_ROW) {
 				struct chan *c = &ch[nch++];
 				c->id = id;
-				snprintf(c->kind, sizeof c->kind, "%s",
+				util_copy(c->kind, sizeof c->kind,
 					 store_col_text(st, 1));
-				snprintf(c->locale, sizeof c->locale, "%s",
+				util_copy(c->locale, sizeof c->locale,
 					 store_col_text(st, 2));
-				snprintf(c->audience, sizeof c->audience, "%s",
+				util_copy(c->audience, sizeof c->audience,
 					 store_col_text(st, 3));
 				c->cancel = only_untargeted;
 			}

@@ -539,12 +539,12 @@ done:
 
 void regions_from_row(sqlite3_stmt *st, int c, struct region *out)
 {
-	snprintf(out->code, sizeof out->code, "%s", store_col_text(st, c));
-	snprintf(out->name, sizeof out->name, "%s", store_col_text(st, c + 1));
+	util_copy(out->code, sizeof out->code, store_col_text(st, c));
+	util_copy(out->name, sizeof out->name, store_col_text(st, c + 1));
 	out->level = sqlite3_column_int(st, c + 2);
-	snprintf(out->parent, sizeof out->parent, "%s",
+	util_copy(out->parent, sizeof out->parent,
 		 store_col_text(st, c + 3));
-	snprintf(out->path, sizeof out->path, "%s", store_col_text(st, c + 4));
+	util_copy(out->path, sizeof out->path, store_col_text(st, c + 4));
 }
 
 int regions_get(struct store *s, const char *code, struct region *out,

@@ -312,6 +312,17 @@ int util_parse_iso(const char *s, int64_t *ms)
 	return 0;
 }
 
+void util_copy(char *dst, size_t cap, const char *src)
+{
+	if (!cap)
+		return;
+	size_t n = strnlen(src, cap);
+	if (n == cap)
+		n = cap - 1;
+	memcpy(dst, src, n);
+	dst[n] = '\0';
+}
+
 bool util_ct_equal(const void *a, const void *b, size_t len)
 {
 	const volatile unsigned char *x = a, *y = b;

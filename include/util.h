@@ -17,6 +17,11 @@ int util_parse_duration_ms(const char *s, int64_t *out);
 /* "host:port", "[v6]:port"; *host is allocated. Port 0–65535. */
 int util_parse_hostport(const char *s, char **host, int *port);
 
+/* Copies src into dst (cut to cap - 1 bytes, always terminated), as
+ * snprintf(dst, cap, "%s", src) does at several times the cost; the
+ * plan copies a few strings per region and per delivery. */
+void util_copy(char *dst, size_t cap, const char *src);
+
 bool util_utf8_valid(const char *s, size_t len);
 /* Code points in valid UTF-8 text. */
 size_t util_utf8_chars(const char *s, size_t len);

@@ -109,6 +109,25 @@ static void codes(void **state)
 	assert_false(util_is_region_code("44200000100a", 12));
 }
 
+/* util_copy cuts and terminates exactly as snprintf("%s") did */
+static void copy_like_snprintf(void **state)
+{
+	(void)state;
+	const char *srcs[] = { "", "a", "abc", "abcd", "abcdefgh" };
+	for (size_t cap = 1; cap <= 6; cap++)
+		for (size_t i = 0; i < sizeof srcs / sizeof *srcs; i++) {
+			char a[8], b[8];
+			memset(a, 'x', sizeof a);
+			memset(b, 'x', sizeof b);
+			util_copy(a, cap, srcs[i]);
+			snprintf(b, cap, "%s", srcs[i]);
+			assert_memory_equal(a, b, sizeof a);
+		}
+	char z = 'x';
+	util_copy(&z, 0, "abc");
+	assert_int_equal(z, 'x');
+}
+
 static void base64_round_trip(void **state)
 {
 	unsigned char raw[32], back[40];
@@ -137,6 +156,7 @@ int main(void)
 		cmocka_unit_test(utf8),
 		cmocka_unit_test(iso_times),
 		cmocka_unit_test(codes),
+		cmocka_unit_test(copy_like_snprintf),
 		cmocka_unit_test(base64_round_trip),
 	};
 	return cmocka_run_group_tests_name("util", tests, NULL, NULL);
