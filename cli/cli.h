@@ -36,6 +36,8 @@ struct cli {
 	size_t rows;         /* the terminal's height (0: unknown) */
 	bool in_tty;         /* stdin is a terminal: prompts may ask */
 	struct client *http; /* made on the first request */
+	/* sent as Idempotency-Key with the requests that follow (declare) */
+	const char *idempotency_key;
 };
 
 /* A command or a group of commands: argv[0] is its own name. */

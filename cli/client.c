@@ -101,7 +101,7 @@ int client_send(struct cli *c, const char *method, const char *path,
 		struct client_resp *r)
 {
 	struct curl_slist *headers = NULL;
-	struct buf url = BUF_INIT, ctype = BUF_INIT;
+	struct buf url = BUF_INIT, ctype = BUF_INIT, idem = BUF_INIT;
 	int rc = CLI_UNREACHABLE;
 	if (cli_connection(c) != 0)
 		return CLI_USAGE;
@@ -120,6 +120,15 @@ int client_send(struct cli *c, const char *method, const char *path,
 	if (headers && body && content_type &&
 	    buf_appendf(&ctype, "Content-Type: %s", content_type) == 0)
 		headers = curl_slist_append(headers, buf_str(&ctype));
+	if (headers && c->idempotency_key) {
+		if (buf_appendf(&idem, "Idempotency-Key: %s",
+				c->idempotency_key) < 0) {
+			curl_slist_free_all(headers);
+			headers = NULL;
+		} else {
+			headers = curl_slist_append(headers, buf_str(&idem));
+		}
+	}
 	/* The token's header stays its own list so it is wiped once, at
 	 * the end; the request's list points at copies. */
 	for (struct curl_slist *s = h->auth; s && headers; s = s->next)
@@ -170,6 +179,7 @@ done:
 	for (struct curl_slist *s = headers; s; s = s->next)
 		explicit_bzero(s->data, strlen(s->data));
 	curl_slist_free_all(headers);
+	buf_free(&idem);
 	buf_free(&ctype);
 	buf_free(&url);
 	return rc;

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <time.h>
 
 #include "buf.h"
@@ -172,6 +173,57 @@ static void emergency_print_held(const json_t *a)
 	       "(it lapses at %s)\n", id, cli_str(a, "expires_at"));
 }
 
+static void pause_ms(int64_t ms)
+{
+	struct timespec ts = { (time_t)(ms / 1000), (long)(ms % 1000) * 1000000L };
+	while (nanosleep(&ts, &ts) < 0)
+		;
+}
+
+/* As the server takes it: 1 to 255 printable ASCII characters, no space. */
+static bool idempotency_key_valid(const char *k)
+{
+	size_t n = strlen(k);
+	if (n == 0 || n > 255)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (k[i] <= 0x20 || k[i] >= 0x7F)
+			return false;
+	return true;
+}
+
+/* "cli-" and 128 random bits in hex: unique to this declaration. */
+static int idempotency_key_new(char out[40])
+{
+	unsigned char raw[16];
+	if (getrandom(raw, sizeof raw, 0) != (ssize_t)sizeof raw)
+		return -1;
+	memcpy(out, "cli-", 4);
+	for (size_t i = 0; i < sizeof raw; i++)
+		snprintf(out + 4 + 2 * i, 3, "%02x", raw[i]);
+	return 0;
+}
+
+/* Tries the POST up to three times when no answer came: with an
+ * Idempotency-Key the server declares it once however many arrive. */
+static int emergency_post(struct cli *c, const char *cmd, const char *path,
+			  const json_t *body, json_t **ans, long *status)
+{
+	static const int64_t waits_ms[] = { 1000, 3000 };
+	int rc = client_json_status(c, cmd, "POST", path, body, ans, status);
+	for (size_t i = 0; rc == CLI_UNREACHABLE && c->idempotency_key &&
+			   i < sizeof waits_ms / sizeof *waits_ms; i++) {
+		fprintf(stderr, "scicast: %s: sending it again in %lld s with "
+			"the same Idempotency-Key (%s): the server acts on it "
+			"once\n", cmd, (long long)(waits_ms[i] / 1000),
+			c->idempotency_key);
+		pause_ms(waits_ms[i]);
+		rc = client_json_status(c, cmd, "POST", path, body, ans,
+					status);
+	}
+	return rc;
+}
+
 static int emergency_send(struct cli *c, const char *cmd, const char *path,
 			  const struct emergency_opts *o, json_t *body)
 {
@@ -184,14 +236,24 @@ static int emergency_send(struct cli *c, const char *cmd, const char *path,
 		goto done;
 	if (buf_appendf(&p, "%s%s", path, o->dry_run ? "?dry_run=true" : "") < 0)
 		goto done;
-	rc = client_json_status(c, cmd, "POST", buf_str(&p), body, &ans,
-				&status);
+	rc = emergency_post(c, cmd, buf_str(&p), body, &ans, &status);
 	if (rc != 0)
 		goto done;
+	bool replayed = json_is_true(json_object_get(ans, "replayed"));
 	if (c->json)
 		cli_print_json(ans);
 	else if (o->dry_run)
 		emergency_print_dry_run(c, ans);
+	else if (replayed && status == 202)
+		printf("already held for approval by an earlier send of this "
+		       "declaration (Idempotency-Key %s): request %lld, %s\n",
+		       c->idempotency_key, cli_int(ans, "approval_id"),
+		       cli_str(ans, "status"));
+	else if (replayed)
+		printf("already declared by an earlier send of this declaration "
+		       "(Idempotency-Key %s): emergency %lld (revision %lld, "
+		       "%s)\n", c->idempotency_key, cli_int(ans, "id"),
+		       cli_int(ans, "revision"), cli_str(ans, "status"));
 	else if (status == 202)
 		emergency_print_held(ans);
 	else {
@@ -215,6 +277,7 @@ done:
 int cmd_declare(struct cli *c, int argc, char **argv)
 {
 	struct emergency_opts o;
+	const char *key = NULL;
 	const struct cli_opt opts[] = {
 		{ "hazard", 0, "H", "the hazard code (typhoon, rainstorm, heat, …)", &o.hazard },
 		{ "severity", 0, "S", "blue, yellow, orange or red", &o.severity },
@@ -228,12 +291,13 @@ int cmd_declare(struct cli *c, int argc, char **argv)
 		{ "exercise", 0, NULL, "a drill: every message says so", &o.exercise },
 		{ "dry-run", 0, NULL, "show the plan and the texts; store and send nothing", &o.dry_run },
 		{ "yes", 0, NULL, "do not ask before sending a red alert", &o.yes },
+		{ "idempotency-key", 0, "K", "send it under this key (default: a new random one)", &key },
 		{ NULL, 0, NULL, NULL, NULL },
 	};
 	static const struct cli_help h = { "declare",
 		"declare --hazard H --severity S --headline TEXT --area CODE[,CODE...]\n"
 		"               (--duration D | --expires ISO) [--description T] [--instruction T]\n"
-		"               [--locale L] [--exercise] [--dry-run] [--yes]",
+		"               [--locale L] [--exercise] [--dry-run] [--yes] [--idempotency-key K]",
 		"Declares an emergency: every channel of the area, of the regions below\n"
 		"it and of its ancestors gets its tier's notice. Prints the new id, the\n"
 		"revision and the planned deliveries per tier. --dry-run prints the plan\n"
@@ -242,8 +306,14 @@ int cmd_declare(struct cli *c, int argc, char **argv)
 		"it needs --yes.\n\n"
 		"When the server wants a second operator for it ([approval] required,\n"
 		"red by default), the alert is held, not sent: the request number is\n"
-		"printed and another operator sends it with scicast approve N." };
+		"printed and another operator sends it with scicast approve N.\n\n"
+		"The declaration goes with an Idempotency-Key: when no answer comes (a\n"
+		"broken connection during a big plan), it is sent twice more under the\n"
+		"same key, and the server declares it once. Sent again by hand with\n"
+		"--idempotency-key K (the key printed in the retry message, or your\n"
+		"own), it is answered with the emergency the first one made." };
 	json_t *body = NULL;
+	char fresh[40];
 	int rc;
 	memset(&o, 0, sizeof o);
 	if (cli_parse(c, &h, opts, argc, argv, NULL, 0, 0, NULL, &rc) < 0)
@@ -254,10 +324,23 @@ int cmd_declare(struct cli *c, int argc, char **argv)
 			    : NULL;
 	if (missing)
 		return cli_usage_error(h.cmd, "%s is required", missing);
+	if (key && !idempotency_key_valid(key))
+		return cli_usage_error(h.cmd, "--idempotency-key: 1 to 255 "
+				       "printable ASCII characters, no spaces");
+	if (!key && !o.dry_run) {
+		if (idempotency_key_new(fresh) < 0) {
+			fprintf(stderr, "scicast: %s: no random bytes for an "
+				"Idempotency-Key\n", h.cmd);
+			return CLI_USAGE;
+		}
+		key = fresh;
+	}
 	body = emergency_body(h.cmd, &o);
 	if (!body)
 		return CLI_USAGE;
+	c->idempotency_key = o.dry_run ? NULL : key;
 	rc = emergency_send(c, h.cmd, "/api/v1/emergencies", &o, body);
+	c->idempotency_key = NULL;
 	json_decref(body);
 	return rc;
 }
@@ -573,13 +656,6 @@ static void status_line(const json_t *e)
 	fflush(stdout);
 }
 
-static void status_sleep(int64_t ms)
-{
-	struct timespec ts = { (time_t)(ms / 1000), (long)(ms % 1000) * 1000000L };
-	while (nanosleep(&ts, &ts) < 0)
-		;
-}
-
 int cmd_status(struct cli *c, int argc, char **argv)
 {
 	const char *watch, *timeout_s, *interval_s;
@@ -680,7 +756,7 @@ int cmd_status(struct cli *c, int argc, char **argv)
 			rc = CLI_REFUSED;
 			goto done;
 		}
-		status_sleep(left < interval ? left : interval);
+		pause_ms(left < interval ? left : interval);
 	}
 	rc = 0;
 done:

@@ -9,7 +9,9 @@
 #include "approvals.h"
 #include "auth.h"
 #include "emergency.h"
+#include "idempotency.h"
 #include "jsonutil.h"
+#include "log.h"
 #include "mqtt.h"
 #include "respcache.h"
 #include "util.h"
@@ -73,6 +75,12 @@ static int hold_for_approval(struct http_req *req, struct http_res *res,
 			       severity, req->actor,
 			       json_object_get(plan, "planned"), &out, err);
 	json_decref(plan);
+	if (rc == 0 && idem_remember(req->store, c->idem, 0,
+				     json_integer_value(json_object_get(
+					     out, "approval_id")), err) < 0) {
+		json_decref(out);
+		rc = -1;
+	}
 	if (rc < 0)
 		return -1;
 	char object[32];
@@ -90,15 +98,56 @@ static int severity_of(const json_t *body)
 	return s ? config_severity_parse(s) : -1;
 }
 
+/* A declaration sent again with its Idempotency-Key: what the first one
+ * made, as it is now; nothing is stored or sent. */
+static int replay(struct http_req *req, struct http_res *res,
+		  const struct idem *key, const struct idem_found *seen,
+		  struct err *err)
+{
+	json_t *out = NULL;
+	int rc = seen->emergency
+			 ? emergency_get(req->store, seen->emergency, &out, err)
+			 : approvals_get(req->store, seen->approval, &out, err);
+	if (rc < 0)
+		return -1;
+	json_object_set_new(out, "replayed", json_true());
+	log_info("POST /api/v1/emergencies by %s with Idempotency-Key %.100s "
+		 "sent again: answered with %s %lld", req->actor, key->key,
+		 seen->emergency ? "emergency" : "approval request",
+		 (long long)(seen->emergency ? seen->emergency
+					     : seen->approval));
+	http_no_audit(req);
+	if (http_add_header(res, "Idempotent-Replayed", "true") < 0) {
+		json_decref(out);
+		err_internal(err, "too many response headers");
+		return -1;
+	}
+	return reply(res, seen->emergency ? 200 : 202, out, err);
+}
+
 API_HANDLER(api_emergencies_declare)
 {
 	struct emergency_ctx c;
 	json_t *body = NULL, *out = NULL;
+	struct idem key;
+	struct idem_found seen;
 	bool dry;
 	if (dry_run_param(req, &dry, err) < 0 ||
 	    http_body_json(req, &body, err) < 0)
 		return -1;
+	/* a dry run stores nothing, so it has nothing to be sent again */
+	if (idem_parse(dry ? NULL : http_header(req, "Idempotency-Key"),
+		       req->actor, body, &key, err) < 0 ||
+	    idem_lookup(req->store, &key, &seen, err) < 0) {
+		json_decref(body);
+		return -1;
+	}
+	if (seen.found) {
+		json_decref(body);
+		return replay(req, res, &key, &seen, err);
+	}
 	ctx_of(req, &c);
+	c.idem = &key;
 	bool held = approvals_needed(c.cfg, severity_of(body),
 				     json_is_true(json_object_get(body,
 								  "exercise")));

@@ -511,6 +511,8 @@ int emergency_declare(const struct emergency_ctx *c, const json_t *body,
 		goto rollback;
 	}
 	id = sqlite3_last_insert_rowid(store_db(c->store));
+	if (idem_remember(c->store, c->idem, id, 0, err) < 0)
+		goto rollback;
 	fill_request(&rq, &d, c, id, 1, "alert", now);
 	staging_begin(c, &sg, id, 1, &rq);
 	int64_t cpu0 = util_thread_cpu_us();

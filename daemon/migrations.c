@@ -380,6 +380,17 @@ static const struct migration migrations[] = {
 	  "ALTER TABLE revisions ADD COLUMN plan_cursor TEXT;"
 	  "CREATE INDEX revisions_planning ON revisions(emergency_id)"
 	  " WHERE plan_cursor IS NOT NULL;" },
+	{ 12, "idempotency keys of declarations",
+	  /* a declaration sent again with its key is answered with what
+	   * the first made: an emergency, or a held approval request */
+	  "CREATE TABLE idempotency_keys ("
+	  " actor TEXT NOT NULL,"
+	  " key TEXT NOT NULL,"
+	  " request_hash TEXT NOT NULL,"
+	  " emergency_id INTEGER REFERENCES emergencies(id),"
+	  " approval_id INTEGER REFERENCES approvals(id),"
+	  " created_at INTEGER NOT NULL,"
+	  " PRIMARY KEY (actor, key)) WITHOUT ROWID;" },
 };
 
 #define N_MIGRATIONS (int)(sizeof migrations / sizeof migrations[0])

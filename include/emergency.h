@@ -13,6 +13,7 @@
 
 #include "config.h"
 #include "err.h"
+#include "idempotency.h"
 #include "store.h"
 
 struct emergency_ctx {
@@ -37,6 +38,9 @@ struct emergency_ctx {
 	 * current stage (the next start finishes it) instead of holding the
 	 * stop up for as long as a national plan takes */
 	const atomic_bool *stopping;
+	/* a declaration's Idempotency-Key, remembered with the emergency
+	 * (so in its first stage); NULL or off: none */
+	const struct idem *idem;
 };
 
 /* POST /api/v1/emergencies. dry_run: the plan, nothing stored. */

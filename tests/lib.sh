@@ -158,14 +158,16 @@ jqr() { printf '%s' "$BODY" | jq -r "$@"; }
 # post_bg PATH BODY [TOKEN] — a POST in the background (as TOKEN, or the
 # admin), its status into $T/post.out and body into $T/post.body when it
 # is answered; sets post_pid. A big plan goes out while it is written, so
-# a test acts on the fan-out before the 201.
+# a test acts on the fan-out before the 201. POST_HEADER, if set, is one
+# more request header.
 post_bg() {
 	: > "$T/post.out"
 	if [ -n "${3:-}" ]; then
 		( curl -q -s -o "$T/post.body" -w '%{http_code}' -X POST -H "Authorization: Bearer $3" \
+			${POST_HEADER:+-H "$POST_HEADER"} \
 			-H 'Content-Type: application/json' --data-binary "$2" "$URL$1" > "$T/post.out" ) &
 	else
-		( curl -s -o "$T/post.body" -w '%{http_code}' -X POST \
+		( curl -s -o "$T/post.body" -w '%{http_code}' -X POST ${POST_HEADER:+-H "$POST_HEADER"} \
 			-H 'Content-Type: application/json' --data-binary "$2" "$URL$1" > "$T/post.out" ) &
 	fi
 	post_pid=$!

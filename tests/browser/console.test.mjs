@@ -305,7 +305,10 @@ try {
   let eid = null;
   await check('sending declares it and opens its page', async () => {
     const before = (await api('GET', '/emergencies?status=active')).json.total;
+    const sent = page.waitForRequest((r) => r.method() === 'POST' && /\/api\/v1\/emergencies$/.test(r.url()));
     await page.click('#send-btn');
+    const key = (await sent).headers()['idempotency-key'] ?? '';
+    assert(/^console-[0-9a-f]{32}$/.test(key), `the declaration went without an Idempotency-Key: "${key}"`);
     await page.waitForURL(/#\/emergencies\/\d+$/);
     eid = /#\/emergencies\/(\d+)$/.exec(page.url())[1];
     const after = (await api('GET', '/emergencies?status=active')).json.total;

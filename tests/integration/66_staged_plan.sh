@@ -47,7 +47,9 @@ kill_daemon() {
 }
 
 # ---- kill -9 while the plan is half-way ----
+POST_HEADER="Idempotency-Key: gd-typhoon-1"
 post_bg /api/v1/emergencies "$DECL"
+POST_HEADER=""
 check "the first messages reach the subscriber" wait_live e 0
 expect_eq "while the declaration is still being planned (no answer yet)" "$(answer_state)" planning
 kill_daemon
@@ -66,6 +68,9 @@ daemon_start after-kill
 api GET "/api/v1/emergencies/$E"
 expect_eq "after the restart the API answers, the plan still unfinished or just finished" \
 	"$STATUS/$(jqr '.revisions[0].planned > 0')" "200/true"
+api POST /api/v1/emergencies "$DECL" -H "Idempotency-Key: gd-typhoon-1"
+expect_eq "the client sends it again with its Idempotency-Key: the same emergency, not a second" \
+	"$STATUS $(jqr .id) $(jqr .replayed) $(sqlite3 "$DB" "SELECT count(*) FROM emergencies")" "200 $E true 1"
 check "the restart finishes the plan" \
 	wait_for 3000 grep -q "emergency $E: revision 1: planning finished after a stop" "$DLOG"
 expect_eq "the revision is whole" \

@@ -26,8 +26,8 @@ export function onUnauthorized(fn) {
   unauthorized = fn;
 }
 
-export async function api(method, path, body, { signal, token } = {}) {
-  const headers = { Accept: 'application/json' };
+export async function api(method, path, body, { signal, token, headers: extra } = {}) {
+  const headers = { Accept: 'application/json', ...extra };
   const tk = token ?? getToken();
   if (tk) headers.Authorization = `Bearer ${tk}`;
   const init = { method, headers, signal, cache: 'no-store' };

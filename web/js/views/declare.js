@@ -233,6 +233,11 @@ export function declareFlow({ ctx, mode, emergency = null, onDone, onCancel }) {
   }
 
   let planBody = null;
+  // One key per reviewed plan: sent again after a lost answer (a broken
+  // connection during a province-wide plan), it is declared once.
+  let idemKey = null;
+  const newKey = () => 'console-' + Array.from(crypto.getRandomValues(new Uint8Array(16)),
+    (x) => x.toString(16).padStart(2, '0')).join('');
   formPanel.addEventListener('submit', async (e) => {
     e.preventDefault();
     formError.textContent = '';
@@ -245,6 +250,7 @@ export function declareFlow({ ctx, mode, emergency = null, onDone, onCancel }) {
       const path = upd ? `/emergencies/${emergency.id}/revisions?dry_run=true` : '/emergencies?dry_run=true';
       const r = await post(path, b, { signal: ctx.signal });
       planBody = b;
+      idemKey = newKey();
       await showPlan(r.planned, b, r.approval_required === true);
     } catch (ex) {
       if (ex.name === 'AbortError') return;
@@ -283,7 +289,8 @@ export function declareFlow({ ctx, mode, emergency = null, onDone, onCancel }) {
         sendBtn.textContent = t('plan.sending');
         try {
           const path = upd ? `/emergencies/${emergency.id}/revisions` : '/emergencies';
-          const r = await post(path, planBody, { signal: ctx.signal });
+          const headers = upd ? undefined : { 'Idempotency-Key': idemKey };
+          const r = await post(path, planBody, { signal: ctx.signal, headers });
           sent = true;
           if (r.approval_id) { held(r); return; }
           setStep(3);
