@@ -39,7 +39,15 @@ check "the backoff doubles (with jitter) between attempts" sh -c '
 	[ $# -eq 3 ] && [ $1 -ge 240 ] && [ $1 -le 360 ] && [ $2 -ge 480 ] && [ $2 -le 720 ] && [ $3 -ge 960 ] && [ $3 -le 1440 ]'
 gaps=$(jq -r 'select(.path=="/fail/3/village") | .at_ms' "$HOOK_LOG" | awk 'NR>1 {printf "%d ", $1-p} {p=$1}')
 diag "gaps seen by the receiver (ms): $gaps"
-check "and the receiver saw the waits grow" sh -c 'set -- '"$gaps"'; [ $# -eq 3 ] && [ $2 -gt $1 ] && [ $3 -gt $2 ]'
+if [ -z "$SCICASTD_WRAP" ]; then
+	check "and the receiver saw the waits grow" sh -c 'set -- '"$gaps"'; [ $# -eq 3 ] && [ $2 -gt $1 ] && [ $3 -gt $2 ]'
+else
+	# under valgrind (one thread at a time) the first retry can come
+	# hundreds of ms late, behind the declaration's own writes: seen
+	# 906 559 1353 once, 410 559 1400 the next time; the waits themselves
+	# are checked above, from the database
+	check "and the receiver saw the later waits grow" sh -c 'set -- '"$gaps"'; [ $# -eq 3 ] && [ $3 -gt $2 ]'
+fi
 
 check "a 429 is retried after its Retry-After" wait_for 100 sh -c \
 	"[ \$(jq -r 'select(.path==\"/ratelimit/1/village\" and .status==200) | .path' $HOOK_LOG | wc -l) -eq 1 ]"
