@@ -53,7 +53,7 @@ const struct route http_routes[] = {
 	  "Make a new version with an old version's text" },
 
 	{ "POST", "/api/v1/emergencies", ROLE_OPERATOR, api_emergencies_declare,
-	  0, "Declare an emergency (?dry_run=true: the plan only)" },
+	  0, "Declare an emergency (?dry_run=true: the plan only; sent again with its Idempotency-Key: answered, not repeated)" },
 	{ "GET", "/api/v1/emergencies", ROLE_VIEWER, api_emergencies_list, 0,
 	  "List emergencies (?status=active&limit=&offset=)" },
 	{ "GET", "/api/v1/emergencies/{id}", ROLE_VIEWER, api_emergencies_get,
