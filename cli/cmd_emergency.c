@@ -25,7 +25,7 @@ static const char *const emergency_tiers[] = { "province", "city", "county",
 struct emergency_opts {
 	const char *hazard, *severity, *headline, *area, *duration, *expires;
 	const char *description, *instruction, *locale, *exercise, *dry_run;
-	const char *yes, *reason;
+	const char *yes, *reason, *idempotency_key;
 };
 
 /* The body of a declaration or revision from the options given; NULL
@@ -231,6 +231,21 @@ static int emergency_send(struct cli *c, const char *cmd, const char *path,
 	json_t *ans = NULL;
 	long status = 0;
 	int rc = CLI_USAGE;
+	char fresh[40];
+	const char *key = o->idempotency_key;
+	if (key && !idempotency_key_valid(key))
+		return cli_usage_error(cmd, "--idempotency-key: 1 to 255 "
+				       "printable ASCII characters, no spaces");
+	if (!key && !o->dry_run) {
+		if (idempotency_key_new(fresh) < 0) {
+			fprintf(stderr, "scicast: %s: no random bytes for an "
+				"Idempotency-Key\n", cmd);
+			return CLI_USAGE;
+		}
+		key = fresh;
+	}
+	/* a dry run stores nothing: nothing to send again */
+	c->idempotency_key = o->dry_run ? NULL : key;
 	if (o->severity && strcmp(o->severity, "red") == 0 && !o->dry_run &&
 	    !o->yes && (rc = emergency_confirm_red(c, cmd, path, body)) != 0)
 		goto done;
@@ -250,9 +265,11 @@ static int emergency_send(struct cli *c, const char *cmd, const char *path,
 		       c->idempotency_key, cli_int(ans, "approval_id"),
 		       cli_str(ans, "status"));
 	else if (replayed)
-		printf("already declared by an earlier send of this declaration "
+		printf("already %s by an earlier send of this %s "
 		       "(Idempotency-Key %s): emergency %lld (revision %lld, "
-		       "%s)\n", c->idempotency_key, cli_int(ans, "id"),
+		       "%s)\n", strcmp(cmd, "declare") == 0 ? "declared" : "updated",
+		       strcmp(cmd, "declare") == 0 ? "declaration" : "update",
+		       c->idempotency_key, cli_int(ans, "id"),
 		       cli_int(ans, "revision"), cli_str(ans, "status"));
 	else if (status == 202)
 		emergency_print_held(ans);
@@ -269,6 +286,7 @@ static int emergency_send(struct cli *c, const char *cmd, const char *path,
 	}
 	rc = 0;
 done:
+	c->idempotency_key = NULL;
 	json_decref(ans);
 	buf_free(&p);
 	return rc;
@@ -277,7 +295,6 @@ done:
 int cmd_declare(struct cli *c, int argc, char **argv)
 {
 	struct emergency_opts o;
-	const char *key = NULL;
 	const struct cli_opt opts[] = {
 		{ "hazard", 0, "H", "the hazard code (typhoon, rainstorm, heat, …)", &o.hazard },
 		{ "severity", 0, "S", "blue, yellow, orange or red", &o.severity },
@@ -291,7 +308,7 @@ int cmd_declare(struct cli *c, int argc, char **argv)
 		{ "exercise", 0, NULL, "a drill: every message says so", &o.exercise },
 		{ "dry-run", 0, NULL, "show the plan and the texts; store and send nothing", &o.dry_run },
 		{ "yes", 0, NULL, "do not ask before sending a red alert", &o.yes },
-		{ "idempotency-key", 0, "K", "send it under this key (default: a new random one)", &key },
+		{ "idempotency-key", 0, "K", "send it under this key (default: a new random one)", &o.idempotency_key },
 		{ NULL, 0, NULL, NULL, NULL },
 	};
 	static const struct cli_help h = { "declare",
@@ -313,7 +330,6 @@ int cmd_declare(struct cli *c, int argc, char **argv)
 		"--idempotency-key K (the key printed in the retry message, or your\n"
 		"own), it is answered with the emergency the first one made." };
 	json_t *body = NULL;
-	char fresh[40];
 	int rc;
 	memset(&o, 0, sizeof o);
 	if (cli_parse(c, &h, opts, argc, argv, NULL, 0, 0, NULL, &rc) < 0)
@@ -324,23 +340,10 @@ int cmd_declare(struct cli *c, int argc, char **argv)
 			    : NULL;
 	if (missing)
 		return cli_usage_error(h.cmd, "%s is required", missing);
-	if (key && !idempotency_key_valid(key))
-		return cli_usage_error(h.cmd, "--idempotency-key: 1 to 255 "
-				       "printable ASCII characters, no spaces");
-	if (!key && !o.dry_run) {
-		if (idempotency_key_new(fresh) < 0) {
-			fprintf(stderr, "scicast: %s: no random bytes for an "
-				"Idempotency-Key\n", h.cmd);
-			return CLI_USAGE;
-		}
-		key = fresh;
-	}
 	body = emergency_body(h.cmd, &o);
 	if (!body)
 		return CLI_USAGE;
-	c->idempotency_key = o.dry_run ? NULL : key;
 	rc = emergency_send(c, h.cmd, "/api/v1/emergencies", &o, body);
-	c->idempotency_key = NULL;
 	json_decref(body);
 	return rc;
 }
@@ -359,15 +362,19 @@ int cmd_update(struct cli *c, int argc, char **argv)
 		{ "locale", 0, "L", "the language of the texts", &o.locale },
 		{ "dry-run", 0, NULL, "show the plan; store and send nothing", &o.dry_run },
 		{ "yes", 0, NULL, "do not ask before raising it to red", &o.yes },
+		{ "idempotency-key", 0, "K", "send it under this key (default: a new random one)", &o.idempotency_key },
 		{ NULL, 0, NULL, NULL, NULL },
 	};
 	static const struct cli_help h = { "update",
 		"update ID [--severity S] [--headline T] [--area CODE[,CODE...]]\n"
-		"              [--duration D | --expires ISO] [--description T] [--instruction T]",
+		"              [--duration D | --expires ISO] [--description T] [--instruction T]\n"
+		"              [--locale L] [--dry-run] [--yes] [--idempotency-key K]",
 		"Makes a new revision of an active emergency: what is not given stays.\n"
 		"Every channel in the new scope gets an update; channels it reached that\n"
 		"are now out of scope get a cancel. Raising it to red asks as declare\n"
-		"does, and may be held for a second operator (scicast approve N)." };
+		"does, and may be held for a second operator (scicast approve N).\n"
+		"Like declare, it goes with an Idempotency-Key and is sent again under it\n"
+		"when no answer comes: it makes one revision." };
 	struct buf path = BUF_INIT;
 	json_t *body = NULL;
 	long long id;

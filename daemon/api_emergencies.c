@@ -98,8 +98,8 @@ static int severity_of(const json_t *body)
 	return s ? config_severity_parse(s) : -1;
 }
 
-/* A declaration sent again with its Idempotency-Key: what the first one
- * made, as it is now; nothing is stored or sent. */
+/* A declaration or update sent again with its Idempotency-Key: what the
+ * first one made, as it is now; nothing is stored or sent. */
 static int replay(struct http_req *req, struct http_res *res,
 		  const struct idem *key, const struct idem_found *seen,
 		  struct err *err)
@@ -111,8 +111,9 @@ static int replay(struct http_req *req, struct http_res *res,
 	if (rc < 0)
 		return -1;
 	json_object_set_new(out, "replayed", json_true());
-	log_info("POST /api/v1/emergencies by %s with Idempotency-Key %.100s "
-		 "sent again: answered with %s %lld", req->actor, key->key,
+	log_info("%s %s by %s with Idempotency-Key %.100s sent again: "
+		 "answered with %s %lld", req->method, req->path, req->actor,
+		 key->key,
 		 seen->emergency ? "emergency" : "approval request",
 		 (long long)(seen->emergency ? seen->emergency
 					     : seen->approval));
@@ -125,26 +126,40 @@ static int replay(struct http_req *req, struct http_res *res,
 	return reply(res, seen->emergency ? 200 : 202, out, err);
 }
 
+/* Reads the request's Idempotency-Key (none for a dry run: it stores
+ * nothing, so it has nothing to be sent again); a key sent before is
+ * answered here with what it made, and *answered set. */
+static int idempotent(struct http_req *req, struct http_res *res,
+		      const char *what, bool dry, const json_t *body,
+		      struct idem *key, bool *answered, struct err *err)
+{
+	struct idem_found seen;
+	*answered = false;
+	if (idem_parse(dry ? NULL : http_header(req, "Idempotency-Key"),
+		       req->actor, what, body, key, err) < 0 ||
+	    idem_lookup(req->store, key, &seen, err) < 0)
+		return -1;
+	if (!seen.found)
+		return 0;
+	*answered = true;
+	return replay(req, res, key, &seen, err);
+}
+
 API_HANDLER(api_emergencies_declare)
 {
 	struct emergency_ctx c;
 	json_t *body = NULL, *out = NULL;
 	struct idem key;
-	struct idem_found seen;
 	bool dry;
 	if (dry_run_param(req, &dry, err) < 0 ||
 	    http_body_json(req, &body, err) < 0)
 		return -1;
-	/* a dry run stores nothing, so it has nothing to be sent again */
-	if (idem_parse(dry ? NULL : http_header(req, "Idempotency-Key"),
-		       req->actor, body, &key, err) < 0 ||
-	    idem_lookup(req->store, &key, &seen, err) < 0) {
+	bool answered;
+	int sent = idempotent(req, res, "declare", dry, body, &key, &answered,
+			      err);
+	if (sent < 0 || answered) {
 		json_decref(body);
-		return -1;
-	}
-	if (seen.found) {
-		json_decref(body);
-		return replay(req, res, &key, &seen, err);
+		return sent;
 	}
 	ctx_of(req, &c);
 	c.idem = &key;
@@ -183,12 +198,22 @@ API_HANDLER(api_emergencies_revise)
 	struct emergency_ctx c;
 	json_t *body = NULL, *out = NULL;
 	int64_t id;
+	struct idem key;
+	char what[40];
 	bool dry;
 	if (api_param_id(req, 0, &id, err) < 0 ||
 	    dry_run_param(req, &dry, err) < 0 ||
 	    http_body_json(req, &body, err) < 0)
 		return -1;
+	snprintf(what, sizeof what, "revise %lld", (long long)id);
+	bool answered;
+	int sent = idempotent(req, res, what, dry, body, &key, &answered, err);
+	if (sent < 0 || answered) {
+		json_decref(body);
+		return sent;
+	}
 	ctx_of(req, &c);
+	c.idem = &key;
 	int sev = severity_of(body);
 	bool raise = false;
 	if (sev >= 0) {

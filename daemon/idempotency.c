@@ -5,11 +5,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "buf.h"
 #include "crypto.h"
 #include "util.h"
 
-int idem_parse(const char *header, const char *actor, const json_t *body,
-	       struct idem *k, struct err *err)
+int idem_parse(const char *header, const char *actor, const char *what,
+	       const json_t *body, struct idem *k, struct err *err)
 {
 	memset(k, 0, sizeof *k);
 	if (!header)
@@ -25,15 +26,19 @@ int idem_parse(const char *header, const char *actor, const json_t *body,
 			IDEM_KEY_MAX);
 		return -1;
 	}
-	/* the same declaration sent again dumps to the same text: keys in
+	/* the same request sent again dumps to the same text: keys in
 	 * order, no spaces */
 	char *text = json_dumps(body, JSON_COMPACT | JSON_SORT_KEYS);
-	if (!text) {
+	struct buf all = BUF_INIT;
+	if (!text || buf_appendf(&all, "%s\n%s", what, text) < 0) {
+		free(text);
+		buf_free(&all);
 		err_oom(err);
 		return -1;
 	}
-	int rc = crypto_sha256_hex(text, strlen(text), k->hash);
+	int rc = crypto_sha256_hex(all.data, all.len, k->hash);
 	free(text);
+	buf_free(&all);
 	if (rc < 0) {
 		err_internal(err, "cannot hash the request");
 		return -1;
@@ -90,7 +95,7 @@ int idem_lookup(struct store *s, const struct idem *k, struct idem_found *out,
 				 (long long)out->approval);
 		err_set(err, 422, "invalid", "Idempotency-Key",
 			"Idempotency-Key %.100s was used for a different "
-			"declaration (%s); a new declaration needs a new key",
+			"request (%s); a new request needs a new key",
 			k->key, what);
 		return -1;
 	}

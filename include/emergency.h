@@ -38,8 +38,8 @@ struct emergency_ctx {
 	 * current stage (the next start finishes it) instead of holding the
 	 * stop up for as long as a national plan takes */
 	const atomic_bool *stopping;
-	/* a declaration's Idempotency-Key, remembered with the emergency
-	 * (so in its first stage); NULL or off: none */
+	/* a declaration's or update's Idempotency-Key, remembered with the
+	 * emergency or revision (so in its first stage); NULL or off: none */
 	const struct idem *idem;
 };
 

@@ -1,9 +1,10 @@
-/* idempotency: the Idempotency-Key of POST /api/v1/emergencies.
+/* idempotency: the Idempotency-Key of a declaration (POST
+ * /api/v1/emergencies) and of an update (POST .../{id}/revisions).
  *
- * A big declaration's first messages go out before its answer (plans are
+ * A big plan's first messages go out before its answer (plans are
  * committed in stages), so a client whose connection broke cannot tell
- * whether it went through. Sent again with the same key, the declaration
- * is answered with what the first one made (the emergency, or the held
+ * whether it went through. Sent again with the same key, the request is
+ * answered with what the first one made (the emergency, or the held
  * approval request) and nothing new is stored or sent. Keys belong to the
  * operator (token name) that sent them and are kept. */
 #ifndef SCICAST_IDEMPOTENCY_H
@@ -22,7 +23,7 @@ struct idem {
 	bool on;                      /* the request carried a key */
 	const char *actor;            /* borrowed */
 	char key[IDEM_KEY_MAX + 1];
-	char hash[65];                /* SHA-256 of the body, keys sorted */
+	char hash[65];                /* SHA-256 of what and the body */
 };
 
 /* What an earlier request with the key made. */
@@ -32,12 +33,14 @@ struct idem_found {
 	int64_t approval;             /* 0 if none */
 };
 
-/* Reads the header value (NULL: no key; k->on stays false). 400 naming
- * Idempotency-Key if it is empty, too long or not printable ASCII. */
-int idem_parse(const char *header, const char *actor, const json_t *body,
-	       struct idem *k, struct err *err);
+/* Reads the header value (NULL: no key; k->on stays false). what names
+ * the request ("declare", "revise 12"): a key sent with another request
+ * or body is refused. 400 naming Idempotency-Key if it is empty, too long
+ * or not printable ASCII. */
+int idem_parse(const char *header, const char *actor, const char *what,
+	       const json_t *body, struct idem *k, struct err *err);
 
-/* 422 if the key was used for a different body. */
+/* 422 if the key was used for another request or body. */
 int idem_lookup(struct store *s, const struct idem *k, struct idem_found *out,
 		struct err *err);
 

@@ -1,8 +1,9 @@
-# A declaration sent again with its Idempotency-Key (its answer was lost)
-# is answered with what the first one made, and nothing is stored or sent
-# twice: not the emergency, not a held red alert's approval request. The
-# same key with another body, or a malformed key, is refused and changes
-# nothing. (66_staged_plan sends a province-wide one again after a kill.)
+# A declaration or update sent again with its Idempotency-Key (its answer
+# was lost) is answered with what the first one made, and nothing is
+# stored or sent twice: not the emergency, not a revision, not a held red
+# alert's approval request. The same key with another body or request, or
+# a malformed key, is refused and changes nothing. (66_staged_plan sends a
+# province-wide one again after a kill.)
 . "$(dirname "$0")/../lib.sh"
 ZS="$SHARED/data/regions-zhongshan.csv"
 need "$ZS" "the shared data folder must be beside the checkout (or set SCICAST_SHARED)"
@@ -50,7 +51,7 @@ OTHER='{"hazard":"typhoon","severity":"yellow","headline":"另一个预警","are
 as "$OP1" POST /api/v1/emergencies "$OTHER" -H 'Idempotency-Key: 9f1c6a0e-typhoon-1'
 expect_eq "the same key with another declaration: 422 naming the header" \
 	"$STATUS $(jqr .error.field)" "422 Idempotency-Key"
-expect_match "and the emergency it made" "$(jqr .error.message)" "different declaration \(emergency $E\)"
+expect_match "and the emergency it made" "$(jqr .error.message)" "different request \(emergency $E\)"
 as "$OP1" POST /api/v1/emergencies "$OTHER" -H 'Idempotency-Key: has space'
 expect_eq "a key with a space: 400 naming the header" "$STATUS $(jqr .error.field)" "400 Idempotency-Key"
 long=$(head -c 256 /dev/zero | tr '\0' k)
@@ -60,6 +61,18 @@ expect_eq "none of them changed anything" "$(db_fingerprint "$DB")" "$before"
 as "$OP1" POST "/api/v1/emergencies?dry_run=true" "$OTHER" -H 'Idempotency-Key: 9f1c6a0e-typhoon-1'
 expect_eq "a dry run does not look at the key (it stores nothing)" "$STATUS" 200
 expect_eq "and stored nothing" "$(db_fingerprint "$DB")" "$before"
+
+# ---- an update sent again ----
+UPD='{"severity":"orange"}'
+as "$OP1" POST "/api/v1/emergencies/$E/revisions" "$UPD" -H 'Idempotency-Key: upd-1'
+expect_eq "an update with a key: 201, revision 2" "$STATUS $(jqr .revision)" "201 2"
+n_del=$(count deliveries)
+as "$OP1" POST "/api/v1/emergencies/$E/revisions" "$UPD" -H 'Idempotency-Key: upd-1'
+expect_eq "sent again: 200, still revision 2, replayed" "$STATUS $(jqr .revision) $(jqr .replayed)" "200 2 true"
+expect_eq "no third revision, no new delivery" \
+	"$(sqlite3 "$DB" "SELECT count(*) FROM revisions WHERE emergency_id=$E")/$(count deliveries)" "2/$n_del"
+as "$OP1" POST "/api/v1/emergencies/$E/revisions" "$UPD" -H 'Idempotency-Key: 9f1c6a0e-typhoon-1'
+expect_eq "the declaration's key on an update: 422" "$STATUS $(jqr .error.field)" "422 Idempotency-Key"
 
 # ---- keys are the operator's own ----
 as "$OP2" POST /api/v1/emergencies "$DECL" -H 'Idempotency-Key: 9f1c6a0e-typhoon-1'
@@ -91,7 +104,7 @@ CLI=$BUILD/scicast
 export SCICAST_URL="$URL" SCICAST_TOKEN="$OP1" XDG_CONFIG_HOME="$T/xdg-none"
 "$CLI" declare --hazard rainstorm --severity blue --headline "暴雨蓝色预警" --area "$T2" --duration 1h > "$T/cli.out" 2>&1
 expect_eq "scicast declare works" "$?" 0
-expect_eq "and its key is remembered" "$(sqlite3 "$DB" "SELECT count(*) FROM idempotency_keys WHERE actor='op-zhang'")" 3
+expect_eq "and its key is remembered" "$(sqlite3 "$DB" "SELECT count(*) FROM idempotency_keys WHERE actor='op-zhang' AND key LIKE 'cli-%'")" 1
 "$CLI" declare --hazard rainstorm --severity blue --headline "暴雨蓝色预警" --area "$T2" --duration 1h \
 	--idempotency-key cli-rain-1 > "$T/cli.out" 2>&1
 "$CLI" declare --hazard rainstorm --severity blue --headline "暴雨蓝色预警" --area "$T2" --duration 1h \
@@ -100,6 +113,11 @@ expect_eq "--idempotency-key sent twice: exit 0" "$?" 0
 expect_match "and says it was declared already" "$(cat "$T/cli2.out")" "already declared"
 expect_eq "one emergency for the two" \
 	"$(sqlite3 "$DB" "SELECT count(*) FROM idempotency_keys WHERE key='cli-rain-1'")/$(sqlite3 "$DB" "SELECT count(*) FROM emergencies WHERE hazard='rainstorm'")" "1/2"
+"$CLI" update "$E" --headline "台风橙色预警（更新）" --idempotency-key cli-upd-1 > "$T/cli4.out" 2>&1
+"$CLI" update "$E" --headline "台风橙色预警（更新）" --idempotency-key cli-upd-1 > "$T/cli5.out" 2>&1
+expect_eq "scicast update sent twice with its key: exit 0" "$?" 0
+expect_match "and says it was updated already" "$(cat "$T/cli5.out")" "already updated by an earlier send of this update"
+expect_eq "one new revision for the two" "$(sqlite3 "$DB" "SELECT max(revision) FROM revisions WHERE emergency_id=$E")" 3
 "$CLI" declare --hazard rainstorm --severity blue --headline "暴雨蓝色预警" --area "$T2" --duration 1h \
 	--idempotency-key 'bad key' > "$T/cli3.out" 2>&1
 expect_eq "a bad key: the CLI exits non-zero" "$?" 2

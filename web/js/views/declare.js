@@ -289,7 +289,7 @@ export function declareFlow({ ctx, mode, emergency = null, onDone, onCancel }) {
         sendBtn.textContent = t('plan.sending');
         try {
           const path = upd ? `/emergencies/${emergency.id}/revisions` : '/emergencies';
-          const headers = upd ? undefined : { 'Idempotency-Key': idemKey };
+          const headers = { 'Idempotency-Key': idemKey };
           const r = await post(path, planBody, { signal: ctx.signal, headers });
           sent = true;
           if (r.approval_id) { held(r); return; }
