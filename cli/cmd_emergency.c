@@ -84,7 +84,7 @@ void cli_print_plan(FILE *out, const json_t *planned)
 		fprintf(out, " (mqtt %lld, webhook %lld)", cli_int(kinds, "mqtt"),
 			cli_int(kinds, "webhook"));
 	if (json_object_get(planned, "cancels"))
-		fprintf(out, "; %lld cancels to channels now out of scope",
+		fprintf(out, "; %lld of them cancels to channels now out of scope",
 			cli_int(planned, "cancels"));
 	fputc('\n', out);
 }
