@@ -204,6 +204,28 @@ static int idempotency_key_new(char out[40])
 	return 0;
 }
 
+/* The requests that follow go with the key given (checked) or a new one
+ * (in fresh); the caller clears c->idempotency_key after them. */
+static int use_idempotency_key(struct cli *c, const char *cmd,
+			       const char *given, char fresh[40])
+{
+	if (given && !idempotency_key_valid(given)) {
+		cli_usage_error(cmd, "--idempotency-key: 1 to 255 printable "
+				"ASCII characters, no spaces");
+		return -1;
+	}
+	if (!given) {
+		if (idempotency_key_new(fresh) < 0) {
+			fprintf(stderr, "scicast: %s: no random bytes for an "
+				"Idempotency-Key\n", cmd);
+			return -1;
+		}
+		given = fresh;
+	}
+	c->idempotency_key = given;
+	return 0;
+}
+
 /* Tries the POST up to three times when no answer came: with an
  * Idempotency-Key the server declares it once however many arrive. */
 static int emergency_post(struct cli *c, const char *cmd, const char *path,
@@ -232,20 +254,10 @@ static int emergency_send(struct cli *c, const char *cmd, const char *path,
 	long status = 0;
 	int rc = CLI_USAGE;
 	char fresh[40];
-	const char *key = o->idempotency_key;
-	if (key && !idempotency_key_valid(key))
-		return cli_usage_error(cmd, "--idempotency-key: 1 to 255 "
-				       "printable ASCII characters, no spaces");
-	if (!key && !o->dry_run) {
-		if (idempotency_key_new(fresh) < 0) {
-			fprintf(stderr, "scicast: %s: no random bytes for an "
-				"Idempotency-Key\n", cmd);
-			return CLI_USAGE;
-		}
-		key = fresh;
-	}
 	/* a dry run stores nothing: nothing to send again */
-	c->idempotency_key = o->dry_run ? NULL : key;
+	if (!o->dry_run &&
+	    use_idempotency_key(c, cmd, o->idempotency_key, fresh) < 0)
+		return CLI_USAGE;
 	if (o->severity && strcmp(o->severity, "red") == 0 && !o->dry_run &&
 	    !o->yes && (rc = emergency_confirm_red(c, cmd, path, body)) != 0)
 		goto done;
@@ -402,14 +414,17 @@ static int emergency_end(struct cli *c, const struct cli_help *h,
 			 const char *route, const char *said, int argc,
 			 char **argv)
 {
-	const char *reason;
+	const char *reason = NULL, *key = NULL;
 	const struct cli_opt opts[] = {
 		{ "reason", 0, "TEXT", "why (kept in the revision)", &reason },
+		{ "idempotency-key", 0, "K", "send it under this key (default: a new random one)", &key },
 		{ NULL, 0, NULL, NULL, NULL },
 	};
 	struct buf path = BUF_INIT;
 	json_t *body = NULL, *ans = NULL;
 	long long id;
+	long status = 0;
+	char fresh[40];
 	int rc;
 	if (cli_parse_one_id(c, h, opts, argc, argv, &id, &rc) < 0)
 		return rc;
@@ -418,19 +433,26 @@ static int emergency_end(struct cli *c, const struct cli_help *h,
 		cli_usage_error(h->cmd, "--reason is not UTF-8 text");
 		goto done;
 	}
-	if (buf_appendf(&path, "/api/v1/emergencies/%lld/%s", id, route) < 0)
+	if (use_idempotency_key(c, h->cmd, key, fresh) < 0 ||
+	    buf_appendf(&path, "/api/v1/emergencies/%lld/%s", id, route) < 0)
 		goto done;
-	rc = client_json(c, h->cmd, "POST", buf_str(&path), body, &ans);
+	rc = emergency_post(c, h->cmd, buf_str(&path), body, &ans, &status);
 	if (rc != 0)
 		goto done;
 	if (c->json) {
 		cli_print_json(ans);
+	} else if (json_is_true(json_object_get(ans, "replayed"))) {
+		printf("already done by an earlier send of this %s "
+		       "(Idempotency-Key %s): emergency %lld (revision %lld, "
+		       "%s)\n", h->cmd, c->idempotency_key, cli_int(ans, "id"),
+		       cli_int(ans, "revision"), cli_str(ans, "status"));
 	} else {
 		printf("%s %lld (revision %lld)\n", said, cli_int(ans, "id"),
 		       cli_int(ans, "revision"));
 		cli_print_plan(stdout, json_object_get(ans, "planned"));
 	}
 done:
+	c->idempotency_key = NULL;
 	json_decref(body);
 	json_decref(ans);
 	buf_free(&path);
@@ -439,20 +461,24 @@ done:
 
 int cmd_cancel(struct cli *c, int argc, char **argv)
 {
-	static const struct cli_help h = { "cancel", "cancel ID [--reason TEXT]",
+	static const struct cli_help h = { "cancel",
+		"cancel ID [--reason TEXT] [--idempotency-key K]",
 		"Cancels an active emergency: every channel it reached gets a cancel,\n"
-		"which replaces the retained alert on its topic." };
+		"which replaces the retained alert on its topic. Like declare, it goes\n"
+		"with an Idempotency-Key and is sent again under it when no answer\n"
+		"comes." };
 	return emergency_end(c, &h, "cancel", "cancelled emergency", argc, argv);
 }
 
 int cmd_allclear(struct cli *c, int argc, char **argv)
 {
-	static const struct cli_help h = { "allclear", "allclear ID [--reason TEXT]",
+	static const struct cli_help h = { "allclear",
+		"allclear ID [--reason TEXT] [--idempotency-key K]",
 		"Gives the all clear for an active emergency: the danger is over.\n"
 		"Every channel it reached gets the all-clear text (解除), which\n"
 		"replaces the retained alert on its topic; the emergency ends\n"
 		"(scicast list --status ended). Use cancel for an alert that should\n"
-		"not have gone out." };
+		"not have gone out. It goes with an Idempotency-Key, as cancel does." };
 	return emergency_end(c, &h, "allclear", "all clear for emergency", argc,
 			     argv);
 }

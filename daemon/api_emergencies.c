@@ -270,7 +270,21 @@ static int end_emergency(struct http_req *req, struct http_res *res,
 		json_decref(body);
 		return -1;
 	}
+	/* the key covers the reason too: an empty body hashes as {} */
+	json_t *none = body ? NULL : json_object();
+	struct idem key;
+	char what[40];
+	bool answered;
+	snprintf(what, sizeof what, "%s %lld", msg_type, (long long)id);
+	int sent = idempotent(req, res, what, false, body ? body : none, &key,
+			      &answered, err);
+	json_decref(none);
+	if (sent < 0 || answered) {
+		json_decref(body);
+		return sent;
+	}
 	ctx_of(req, &c);
+	c.idem = &key;
 	char object[32], action[32];
 	bool cancel = strcmp(msg_type, "cancel") == 0;
 	snprintf(object, sizeof object, "emergency/%lld", (long long)id);

@@ -742,6 +742,7 @@ int emergency_end(const struct emergency_ctx *c, int64_t id,
 	staging_begin(c, &sg, id, next, &rq);
 	if (insert_revision(c->store, id, next, msg_type, &d, now, c->actor,
 			    reason, 0, err) < 0 ||
+	    idem_remember(c->store, c->idem, id, 0, err) < 0 ||
 	    outbox_supersede(c->store, id, next, err) < 0 ||
 	    set_emergency(c->store, id, next, new_status, &d, now, err) < 0 ||
 	    plan_run(c->store, c->cfg, &rq, false, &r, err) < 0 ||

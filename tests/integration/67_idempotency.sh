@@ -1,7 +1,7 @@
-# A declaration or update sent again with its Idempotency-Key (its answer
-# was lost) is answered with what the first one made, and nothing is
-# stored or sent twice: not the emergency, not a revision, not a held red
-# alert's approval request. The same key with another body or request, or
+# A declaration, update, cancel or all-clear sent again with its
+# Idempotency-Key (its answer was lost) is answered with what the first
+# one made, and nothing is stored or sent twice: not the emergency, not a
+# revision, not a held red alert's approval request. The same key with another body or request, or
 # a malformed key, is refused and changes nothing. (66_staged_plan sends a
 # province-wide one again after a kill.)
 . "$(dirname "$0")/../lib.sh"
@@ -79,8 +79,14 @@ as "$OP2" POST /api/v1/emergencies "$DECL" -H 'Idempotency-Key: 9f1c6a0e-typhoon
 expect_eq "another operator's same key is a new declaration: 201" "$STATUS" 201
 E2=$(jqr .id)
 check "a new emergency" [ "$E2" != "$E" ]
+as "$OP2" POST "/api/v1/emergencies/$E2/cancel" '{"reason":"重复"}' -H 'Idempotency-Key: cancel-1'
+expect_eq "a cancel with a key: 200, cancelled" "$STATUS $(jqr .status)" "200 cancelled"
+revs=$(sqlite3 "$DB" "SELECT count(*) FROM revisions WHERE emergency_id=$E2")
+as "$OP2" POST "/api/v1/emergencies/$E2/cancel" '{"reason":"重复"}' -H 'Idempotency-Key: cancel-1'
+expect_eq "sent again with its key: 200 replayed, not 409" "$STATUS $(jqr .status) $(jqr .replayed)" "200 cancelled true"
+expect_eq "and no second cancel revision" "$(sqlite3 "$DB" "SELECT count(*) FROM revisions WHERE emergency_id=$E2")" "$revs"
 as "$OP2" POST "/api/v1/emergencies/$E2/cancel" '{"reason":"重复"}'
-expect_eq "(cancelled)" "$STATUS" 200
+expect_eq "without the key, a second cancel is refused: 409" "$STATUS" 409
 
 # ---- a red alert held for a second operator ----
 RED='{"hazard":"typhoon","severity":"red","headline":"台风红色预警","area":["'$T1'"],"duration":"2h"}'
@@ -118,6 +124,11 @@ expect_eq "one emergency for the two" \
 expect_eq "scicast update sent twice with its key: exit 0" "$?" 0
 expect_match "and says it was updated already" "$(cat "$T/cli5.out")" "already updated by an earlier send of this update"
 expect_eq "one new revision for the two" "$(sqlite3 "$DB" "SELECT max(revision) FROM revisions WHERE emergency_id=$E")" 3
+R1=$(sqlite3 "$DB" "SELECT min(id) FROM emergencies WHERE hazard='rainstorm'")
+"$CLI" allclear "$R1" --idempotency-key cli-clear-1 > "$T/cli6.out" 2>&1
+"$CLI" allclear "$R1" --idempotency-key cli-clear-1 > "$T/cli7.out" 2>&1
+expect_eq "scicast allclear sent twice with its key: exit 0" "$?" 0
+expect_match "and says it was done already" "$(cat "$T/cli7.out")" "already done by an earlier send of this allclear"
 "$CLI" declare --hazard rainstorm --severity blue --headline "暴雨蓝色预警" --area "$T2" --duration 1h \
 	--idempotency-key 'bad key' > "$T/cli3.out" 2>&1
 expect_eq "a bad key: the CLI exits non-zero" "$?" 2
