@@ -14,6 +14,7 @@
 #include "buf.h"
 #include "cli.h"
 #include "client.h"
+#include "idempotency.h"
 #include "table.h"
 #include "util.h"
 
@@ -180,18 +181,6 @@ static void pause_ms(int64_t ms)
 		;
 }
 
-/* As the server takes it: 1 to 255 printable ASCII characters, no space. */
-static bool idempotency_key_valid(const char *k)
-{
-	size_t n = strlen(k);
-	if (n == 0 || n > 255)
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if (k[i] <= 0x20 || k[i] >= 0x7F)
-			return false;
-	return true;
-}
-
 /* "cli-" and 128 random bits in hex: unique to this declaration. */
 static int idempotency_key_new(char out[40])
 {
@@ -209,7 +198,7 @@ static int idempotency_key_new(char out[40])
 static int use_idempotency_key(struct cli *c, const char *cmd,
 			       const char *given, char fresh[40])
 {
-	if (given && !idempotency_key_valid(given)) {
+	if (given && !idem_key_valid(given)) {
 		cli_usage_error(cmd, "--idempotency-key: 1 to 255 printable "
 				"ASCII characters, no spaces");
 		return -1;
@@ -224,6 +213,16 @@ static int use_idempotency_key(struct cli *c, const char *cmd,
 	}
 	c->idempotency_key = given;
 	return 0;
+}
+
+/* What the server answered a request sent again under its key with. */
+static void print_replayed(const struct cli *c, const char *done,
+			   const char *what, const json_t *ans)
+{
+	printf("already %s by an earlier send of this %s (Idempotency-Key "
+	       "%s): emergency %lld (revision %lld, %s)\n", done, what,
+	       c->idempotency_key, cli_int(ans, "id"), cli_int(ans, "revision"),
+	       cli_str(ans, "status"));
 }
 
 /* Tries the POST up to three times when no answer came: with an
@@ -276,13 +275,10 @@ static int emergency_send(struct cli *c, const char *cmd, const char *path,
 		       "declaration (Idempotency-Key %s): request %lld, %s\n",
 		       c->idempotency_key, cli_int(ans, "approval_id"),
 		       cli_str(ans, "status"));
+	else if (replayed && strcmp(cmd, "declare") == 0)
+		print_replayed(c, "declared", "declaration", ans);
 	else if (replayed)
-		printf("already %s by an earlier send of this %s "
-		       "(Idempotency-Key %s): emergency %lld (revision %lld, "
-		       "%s)\n", strcmp(cmd, "declare") == 0 ? "declared" : "updated",
-		       strcmp(cmd, "declare") == 0 ? "declaration" : "update",
-		       c->idempotency_key, cli_int(ans, "id"),
-		       cli_int(ans, "revision"), cli_str(ans, "status"));
+		print_replayed(c, "updated", "update", ans);
 	else if (status == 202)
 		emergency_print_held(ans);
 	else {
@@ -442,10 +438,7 @@ static int emergency_end(struct cli *c, const struct cli_help *h,
 	if (c->json) {
 		cli_print_json(ans);
 	} else if (json_is_true(json_object_get(ans, "replayed"))) {
-		printf("already done by an earlier send of this %s "
-		       "(Idempotency-Key %s): emergency %lld (revision %lld, "
-		       "%s)\n", h->cmd, c->idempotency_key, cli_int(ans, "id"),
-		       cli_int(ans, "revision"), cli_str(ans, "status"));
+		print_replayed(c, "done", h->cmd, ans);
 	} else {
 		printf("%s %lld (revision %lld)\n", said, cli_int(ans, "id"),
 		       cli_int(ans, "revision"));

@@ -4,8 +4,6 @@
 #include <string.h>
 
 #include "api.h"
-#include "app.h"
-#include "auth.h"
 #include "cap.h"
 #include "emergency.h"
 #include "util.h"
@@ -74,15 +72,8 @@ API_HANDLER(api_cap_ingest)
 {
 	/* a big alert commits in stages (emergency.h): the CAP identity is
 	 * remembered in the first */
-	struct emergency_ctx c = { .store = req->store, .cfg = req->app->cfg,
-				   .actor = req->actor,
-				   .public_url = req->app->public_url,
-				   .staged = true,
-				   .role = auth_role_name(req->actor_role),
-				   .remote = req->remote,
-				   .wake = app_wake_senders_cb,
-				   .wake_arg = req->app,
-				   .stopping = &req->app->stopping };
+	struct emergency_ctx c;
+	api_emergency_ctx(req, &c);
 	json_t *out = NULL;
 	int status = 201;
 	if (req->body.len == 0) {

@@ -16,7 +16,7 @@
 #include "respcache.h"
 #include "util.h"
 
-static void ctx_of(struct http_req *req, struct emergency_ctx *c)
+void api_emergency_ctx(struct http_req *req, struct emergency_ctx *c)
 {
 	memset(c, 0, sizeof *c);
 	c->store = req->store;
@@ -161,7 +161,7 @@ API_HANDLER(api_emergencies_declare)
 		json_decref(body);
 		return sent;
 	}
-	ctx_of(req, &c);
+	api_emergency_ctx(req, &c);
 	c.idem = &key;
 	bool held = approvals_needed(c.cfg, severity_of(body),
 				     json_is_true(json_object_get(body,
@@ -212,7 +212,7 @@ API_HANDLER(api_emergencies_revise)
 		json_decref(body);
 		return sent;
 	}
-	ctx_of(req, &c);
+	api_emergency_ctx(req, &c);
 	c.idem = &key;
 	int sev = severity_of(body);
 	bool raise = false;
@@ -270,20 +270,18 @@ static int end_emergency(struct http_req *req, struct http_res *res,
 		json_decref(body);
 		return -1;
 	}
-	/* the key covers the reason too: an empty body hashes as {} */
-	json_t *none = body ? NULL : json_object();
+	/* the key covers the reason too */
 	struct idem key;
 	char what[40];
 	bool answered;
 	snprintf(what, sizeof what, "%s %lld", msg_type, (long long)id);
-	int sent = idempotent(req, res, what, false, body ? body : none, &key,
-			      &answered, err);
-	json_decref(none);
+	int sent = idempotent(req, res, what, false, body, &key, &answered,
+			      err);
 	if (sent < 0 || answered) {
 		json_decref(body);
 		return sent;
 	}
-	ctx_of(req, &c);
+	api_emergency_ctx(req, &c);
 	c.idem = &key;
 	char object[32], action[32];
 	bool cancel = strcmp(msg_type, "cancel") == 0;
@@ -352,7 +350,7 @@ static int decide(struct http_req *req, struct http_res *res,
 		json_decref(body);
 		return -1;
 	}
-	ctx_of(req, &c);
+	api_emergency_ctx(req, &c);
 	int rc = approvals_decide(&c, id, approve, reason, &out, err);
 	if (rc < 0) {
 		json_decref(body);

@@ -418,10 +418,7 @@ static void *watchdog_main(void *arg)
 	pthread_mutex_lock(&srv->watch_lock);
 	while (!srv->watchdog_stop) {
 		struct timespec until;
-		clock_gettime(CLOCK_MONOTONIC, &until);
-		int64_t ns = until.tv_nsec + every_ms * 1000000;
-		until.tv_sec += ns / 1000000000;
-		until.tv_nsec = ns % 1000000000;
+		util_deadline(CLOCK_MONOTONIC, every_ms, &until);
 		pthread_cond_timedwait(&srv->watch_wake, &srv->watch_lock,
 				       &until);
 		int64_t now = now_us() / 1000;

@@ -9,17 +9,24 @@
 #include "crypto.h"
 #include "util.h"
 
+bool idem_key_valid(const char *key)
+{
+	size_t n = strlen(key);
+	if (n == 0 || n > IDEM_KEY_MAX)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (key[i] <= 0x20 || key[i] >= 0x7F)
+			return false;
+	return true;
+}
+
 int idem_parse(const char *header, const char *actor, const char *what,
 	       const json_t *body, struct idem *k, struct err *err)
 {
 	memset(k, 0, sizeof *k);
 	if (!header)
 		return 0;
-	size_t n = strlen(header);
-	bool printable = n > 0 && n <= IDEM_KEY_MAX;
-	for (size_t i = 0; printable && i < n; i++)
-		printable = header[i] > 0x20 && header[i] < 0x7F;
-	if (!printable) {
+	if (!idem_key_valid(header)) {
 		err_set(err, 400, "bad_request", "Idempotency-Key",
 			"the Idempotency-Key header must be 1 to %d printable "
 			"ASCII characters without spaces (a UUID will do)",
@@ -28,7 +35,8 @@ int idem_parse(const char *header, const char *actor, const char *what,
 	}
 	/* the same request sent again dumps to the same text: keys in
 	 * order, no spaces */
-	char *text = json_dumps(body, JSON_COMPACT | JSON_SORT_KEYS);
+	char *text = body ? json_dumps(body, JSON_COMPACT | JSON_SORT_KEYS)
+			  : strdup("{}");
 	struct buf all = BUF_INIT;
 	if (!text || buf_appendf(&all, "%s\n%s", what, text) < 0) {
 		free(text);

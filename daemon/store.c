@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "util.h"
 
 #define STMT_CACHE_SLOTS 512 /* a power of two, well above our SQL count */
 
@@ -76,13 +77,7 @@ static bool turn_take(int64_t wait_ms)
 		return true;
 	}
 	struct timespec until;
-	clock_gettime(CLOCK_REALTIME, &until);
-	until.tv_sec += (time_t)(wait_ms / 1000);
-	until.tv_nsec += (long)(wait_ms % 1000) * 1000000L;
-	if (until.tv_nsec >= 1000000000L) {
-		until.tv_sec++;
-		until.tv_nsec -= 1000000000L;
-	}
+	util_deadline(CLOCK_REALTIME, wait_ms, &until);
 	pthread_mutex_lock(&turn_lock);
 	uint64_t ticket = turn_next++;
 	while (turn_serving != ticket) {

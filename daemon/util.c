@@ -312,6 +312,14 @@ int util_parse_iso(const char *s, int64_t *ms)
 	return 0;
 }
 
+void util_deadline(clockid_t clock, int64_t ms, struct timespec *out)
+{
+	clock_gettime(clock, out);
+	int64_t ns = out->tv_nsec + (ms % 1000) * 1000000;
+	out->tv_sec += (time_t)(ms / 1000 + ns / 1000000000);
+	out->tv_nsec = (long)(ns % 1000000000);
+}
+
 void util_copy(char *dst, size_t cap, const char *src)
 {
 	if (!cap)

@@ -766,13 +766,7 @@ static void wait_until(struct handover *h, int64_t wait_ms)
 	if (wait_ms <= 0)
 		return;
 	struct timespec until;
-	clock_gettime(CLOCK_MONOTONIC, &until);
-	until.tv_sec += (time_t)(wait_ms / 1000);
-	until.tv_nsec += (long)(wait_ms % 1000) * 1000000L;
-	if (until.tv_nsec >= 1000000000L) {
-		until.tv_sec++;
-		until.tv_nsec -= 1000000000L;
-	}
+	util_deadline(CLOCK_MONOTONIC, wait_ms, &until);
 	pthread_cond_timedwait(&h->cond, &h->lock, &until);
 }
 
@@ -855,8 +849,6 @@ static void *store_main(void *arg)
 		h->waiting += n;
 		if (n)
 			curl_multi_wakeup(w->multi);
-		if (last && !h->nmarks && !h->nresults && !nres)
-			break;
 	}
 	pthread_mutex_unlock(&h->lock);
 	free(res);

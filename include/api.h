@@ -90,4 +90,10 @@ API_HANDLER(api_regions_update);
 /* Shared by handlers: the {id} path parameter as a positive integer. */
 int api_param_id(struct http_req *req, int i, int64_t *out, struct err *err);
 
+struct emergency_ctx;
+/* What declaring, updating and ending need from a request (staged plans
+ * that wake the senders and stop with scicastd): the emergency routes and
+ * CAP ingestion. */
+void api_emergency_ctx(struct http_req *req, struct emergency_ctx *c);
+
 #endif

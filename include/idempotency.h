@@ -33,9 +33,13 @@ struct idem_found {
 	int64_t approval;             /* 0 if none */
 };
 
+/* 1 to IDEM_KEY_MAX printable ASCII characters, no spaces (the CLI checks
+ * --idempotency-key with it too). */
+bool idem_key_valid(const char *key);
+
 /* Reads the header value (NULL: no key; k->on stays false). what names
  * the request ("declare", "revise 12"): a key sent with another request
- * or body is refused. 400 naming Idempotency-Key if it is empty, too long
+ * or body is refused (no body counts as {}). 400 naming Idempotency-Key if it is empty, too long
  * or not printable ASCII. */
 int idem_parse(const char *header, const char *actor, const char *what,
 	       const json_t *body, struct idem *k, struct err *err);

@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 /* Whole decimal number within [min, max], nothing else in the string. */
 int util_parse_ll(const char *s, long long min, long long max, long long *out);
@@ -16,6 +17,10 @@ int util_parse_size(const char *s, int64_t *out);
 int util_parse_duration_ms(const char *s, int64_t *out);
 /* "host:port", "[v6]:port"; *host is allocated. Port 0–65535. */
 int util_parse_hostport(const char *s, char **host, int *port);
+
+/* The time ms (>= 0) from now on clock (CLOCK_MONOTONIC, CLOCK_REALTIME), for
+ * pthread_cond_timedwait. */
+void util_deadline(clockid_t clock, int64_t ms, struct timespec *out);
 
 /* Copies src into dst (cut to cap - 1 bytes, always terminated), as
  * snprintf(dst, cap, "%s", src) does at several times the cost; the

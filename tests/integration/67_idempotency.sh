@@ -1,9 +1,9 @@
 # A declaration, update, cancel or all-clear sent again with its
 # Idempotency-Key (its answer was lost) is answered with what the first
 # one made, and nothing is stored or sent twice: not the emergency, not a
-# revision, not a held red alert's approval request. The same key with another body or request, or
-# a malformed key, is refused and changes nothing. (66_staged_plan sends a
-# province-wide one again after a kill.)
+# revision, not a held red alert's approval request. The same key with
+# another body or request, or a malformed key, is refused and changes
+# nothing. (66_staged_plan sends a province-wide one again after a kill.)
 . "$(dirname "$0")/../lib.sh"
 ZS="$SHARED/data/regions-zhongshan.csv"
 need "$ZS" "the shared data folder must be beside the checkout (or set SCICAST_SHARED)"

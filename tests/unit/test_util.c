@@ -129,6 +129,22 @@ static void copy_like_snprintf(void **state)
 	assert_int_equal(z, 'x');
 }
 
+/* a deadline carries the nanoseconds over into the seconds */
+static void deadline(void **state)
+{
+	(void)state;
+	for (int64_t ms = 0; ms < 3000; ms += 137) {
+		struct timespec before, d;
+		clock_gettime(CLOCK_MONOTONIC, &before);
+		util_deadline(CLOCK_MONOTONIC, ms, &d);
+		assert_true(d.tv_nsec >= 0 && d.tv_nsec < 1000000000L);
+		int64_t diff = ((int64_t)d.tv_sec - before.tv_sec) * 1000000000LL +
+			       (d.tv_nsec - before.tv_nsec);
+		assert_true(diff >= ms * 1000000LL);
+		assert_true(diff < ms * 1000000LL + 50000000LL);
+	}
+}
+
 static void base64_round_trip(void **state)
 {
 	unsigned char raw[32], back[40];
@@ -158,6 +174,7 @@ int main(void)
 		cmocka_unit_test(iso_times),
 		cmocka_unit_test(codes),
 		cmocka_unit_test(copy_like_snprintf),
+		cmocka_unit_test(deadline),
 		cmocka_unit_test(base64_round_trip),
 	};
 	return cmocka_run_group_tests_name("util", tests, NULL, NULL);
