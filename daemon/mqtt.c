@@ -4,11 +4,12 @@
  * client socket and an eventfd), so every callback runs on this thread and
  * nothing here is shared with other threads except the eventfd (wake-ups)
  * and an atomic "connected" flag (health). PUBACKs and screen acks are
- * collected in memory and written in batches: one transaction per few
- * hundred messages, not one per message. What is in flight at a crash is
- * still "inflight" in the database and is published again at the next
- * start; what is in flight at a disconnect, libmosquitto publishes again
- * (with DUP) after it reconnects. */
+ * collected in memory and handed in batches to the marks thread
+ * (mqtt_marks.c), which writes them, one transaction per few hundred
+ * messages, while this one goes on publishing. What is in flight at a
+ * crash is still pending in the database and is published again at the
+ * next start; what is in flight at a disconnect, libmosquitto publishes
+ * again (with DUP) after it reconnects. */
 #define _GNU_SOURCE
 #include "mqtt.h"
 
@@ -27,6 +28,7 @@
 
 #include "log.h"
 #include "metrics.h"
+#include "mqtt_marks.h"
 #include "outbox.h"
 #include "presence.h"
 #include "store.h"
@@ -50,7 +52,8 @@ struct inflight {
 struct mqtt_sender {
 	struct app *app;
 	const struct config *cfg;
-	struct store *store;
+	struct store *store;       /* peeks, and the rare failed publish */
+	struct mqtt_marks *marks;  /* writes PUBACKs, acks and presence */
 	struct mosquitto *mosq;
 	pthread_t thread;
 	bool started;
@@ -67,7 +70,8 @@ struct mqtt_sender {
 	struct inflight *slots; /* open addressing by mid */
 	size_t nslots, ninflight;
 	/* the same deliveries by id, for the claim to pass over: they stay
-	 * pending in the database until their PUBACK */
+	 * pending in the database until the marks thread has written their
+	 * PUBACK */
 	int64_t *taken;
 	size_t ntaken_slots;
 	size_t ntaken, ntaken_used; /* live entries; live and removed */
@@ -88,8 +92,8 @@ struct mqtt_sender {
 };
 
 /* ---- the deliveries taken: published and not yet recorded as sent ----
- * They stay pending in the database until their PUBACK is written
- * (flush), so the claim must pass over them. Open addressing by id;
+ * They stay pending in the database until their PUBACK is written (by the
+ * marks thread), so the claim must pass over them. Open addressing by id;
  * 0 is empty, -1 a removed entry (swept when the table is rebuilt). */
 
 static size_t taken_slot(const struct mqtt_sender *m, int64_t id)
@@ -232,44 +236,30 @@ static int64_t inflight_take(struct mqtt_sender *m, int mid)
 
 /* ---- batches ---- */
 
+/* Hands what was heard to the marks thread; never waits for the
+ * database. */
 static void flush(struct mqtt_sender *m)
 {
-	struct err err;
-	int64_t now = util_now_ms();
-	if (m->nsent) {
-		if (outbox_mark_sent(m->store, m->sent, m->nsent, now, &err) < 0) {
-			/* still taken: not claimed again; they go out again
-			 * after a restart; try once more at the next flush */
-			log_error("mqtt: recording %zu PUBACKs: %s", m->nsent,
-				  err.message);
-			return;
-		}
-		for (size_t i = 0; i < m->nsent; i++)
-			taken_del(m, m->sent[i]);
-		m->nsent = 0;
+	if (mqtt_marks_put(m->marks, m->sent, m->nsent, m->acks, m->nacks,
+			   m->presence, m->npresence) < 0) {
+		log_error("mqtt: out of memory handing over %zu PUBACKs (kept "
+			  "for the next try)", m->nsent);
+		return;
 	}
-	if (m->npresence) {
-		if (presence_record(m->store, m->presence, m->npresence,
-				    &err) < 0) {
-			log_error("mqtt: recording screen presence: %s",
-				  err.message);
-			return;
-		}
-		m->npresence = 0;
-	}
-	if (m->nacks) {
-		long unknown = 0;
-		if (outbox_mark_acked(m->store, m->acks, m->nacks, &unknown,
-				      &err) < 0) {
-			log_error("mqtt: recording %zu acks: %s", m->nacks,
-				  err.message);
-			return;
-		}
-		metrics_add(M_MQTT_ACKS, m->nacks - (size_t)unknown);
-		metrics_add(M_MQTT_ACKS_UNKNOWN, (uint64_t)unknown);
-		m->nacks = 0;
-	}
+	m->nsent = m->nacks = m->npresence = 0;
 	m->first_unflushed = 0;
+}
+
+/* Deliveries written as sent are no longer pending: the claim no longer
+ * sees them, so they need not be passed over. Only after their commit,
+ * or a claim could take them again. */
+static void forget_written(struct mqtt_sender *m)
+{
+	int64_t *ids = NULL;
+	size_t n = mqtt_marks_written(m->marks, &ids);
+	for (size_t i = 0; i < n; i++)
+		taken_del(m, ids[i]);
+	free(ids);
 }
 
 static void note_unflushed(struct mqtt_sender *m)
@@ -525,6 +515,7 @@ static void publish_batch(struct mqtt_sender *m)
 		least = CLAIM_BATCH;
 	if (room <= 0 || (room < least && m->ninflight > 0))
 		return;
+	forget_written(m);
 	if (room > CLAIM_BATCH)
 		room = CLAIM_BATCH;
 	if (outbox_peek(m->store, "mqtt", m->cfg->mqtt_alert_prefix, room,
@@ -694,7 +685,8 @@ int mqtt_sender_start(struct app *app, struct mqtt_sender **out,
 	m->status_prefix_len = strlen(cfg->mqtt_status_prefix);
 	if (store_open(cfg->store_path, cfg->store_busy_timeout_ms, &m->store,
 		       err) < 0 ||
-	    store_relax(m->store, err) < 0)
+	    store_relax(m->store, err) < 0 ||
+	    mqtt_marks_start(cfg, &m->marks, err) < 0)
 		goto fail;
 	m->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (m->wake_fd < 0) {
@@ -758,6 +750,7 @@ fail:
 		mosquitto_destroy(m->mosq);
 	if (m->wake_fd >= 0)
 		close(m->wake_fd);
+	mqtt_marks_stop(m->marks);
 	store_close(m->store);
 	free(m);
 	return -1;
@@ -783,6 +776,8 @@ void mqtt_sender_stop(struct mqtt_sender *m)
 	mqtt_sender_wake(m);
 	if (m->started)
 		pthread_join(m->thread, NULL);
+	/* after the sender's last hand-over */
+	mqtt_marks_stop(m->marks);
 	mosquitto_destroy(m->mosq);
 	mosquitto_lib_cleanup();
 	close(m->wake_fd);

@@ -331,6 +331,27 @@ void util_copy(char *dst, size_t cap, const char *src)
 	dst[n] = '\0';
 }
 
+int util_array_add(void **arr, size_t *len, size_t *cap, const void *src,
+		   size_t n, size_t sz)
+{
+	if (!sz || n > SIZE_MAX / sz - *len)
+		return -1;
+	if (*len + n > *cap) {
+		size_t c = *cap ? *cap : 64;
+		while (c < *len + n)
+			c *= 2;
+		void *g = realloc(*arr, c * sz);
+		if (!g)
+			return -1;
+		*arr = g;
+		*cap = c;
+	}
+	if (n)
+		memcpy((char *)*arr + *len * sz, src, n * sz);
+	*len += n;
+	return 0;
+}
+
 bool util_ct_equal(const void *a, const void *b, size_t len)
 {
 	const volatile unsigned char *x = a, *y = b;

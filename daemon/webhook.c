@@ -133,25 +133,6 @@ struct webhook_sender {
 	int64_t idle_until;
 };
 
-/* Appends n elements of size sz to a growing array. */
-static int array_add(void **arr, size_t *len, size_t *cap, const void *src,
-		     size_t n, size_t sz)
-{
-	if (*len + n > *cap) {
-		size_t c = *cap ? *cap : 64;
-		while (c < *len + n)
-			c *= 2;
-		void *g = realloc(*arr, c * sz);
-		if (!g)
-			return -1;
-		*arr = g;
-		*cap = c;
-	}
-	memcpy((char *)*arr + *len * sz, src, n * sz);
-	*len += n;
-	return 0;
-}
-
 /* ---- channels ---- */
 
 static size_t chan_slot(const struct webhook_sender *w, int64_t id)
@@ -235,7 +216,7 @@ static void update_busy(struct webhook_sender *w, struct channel_state *c)
 	if (busy == c->busy)
 		return;
 	struct busy_mark m = { .channel = c->id, .busy = busy };
-	if (array_add((void **)&w->marks, &w->nmarks, &w->capmarks, &m, 1,
+	if (util_array_add((void **)&w->marks, &w->nmarks, &w->capmarks, &m, 1,
 		      sizeof m) < 0) {
 		log_error("webhook: out of memory marking channel %lld busy",
 			  (long long)c->id);
@@ -677,7 +658,7 @@ static void hand_over(struct webhook_sender *w)
 	pthread_mutex_lock(&h->lock);
 	if (w->nresults) {
 		size_t before = h->nresults;
-		if (array_add((void **)&h->results, &h->nresults,
+		if (util_array_add((void **)&h->results, &h->nresults,
 			      &h->capresults, w->results, w->nresults,
 			      sizeof *w->results) == 0) {
 			w->nresults = 0;
@@ -691,7 +672,7 @@ static void hand_over(struct webhook_sender *w)
 		h->items = NULL;
 		h->nitems = h->capitems = 0;
 	}
-	if (w->nmarks && array_add((void **)&h->marks, &h->nmarks,
+	if (w->nmarks && util_array_add((void **)&h->marks, &h->nmarks,
 				   &h->capmarks, w->marks, w->nmarks,
 				   sizeof *w->marks) == 0) {
 		w->nmarks = 0;
@@ -785,7 +766,7 @@ static void *store_main(void *arg)
 		if (h->nresults) {
 			if (!nres)
 				res_since = h->first_result_ms;
-			if (array_add((void **)&res, &nres, &capres,
+			if (util_array_add((void **)&res, &nres, &capres,
 				      h->results, h->nresults,
 				      sizeof *res) == 0)
 				h->nresults = 0;
@@ -837,7 +818,7 @@ static void *store_main(void *arg)
 		pthread_mutex_lock(&h->lock);
 		if (claim)
 			h->behind = full;
-		if (n && array_add((void **)&h->items, &h->nitems, &h->capitems,
+		if (n && util_array_add((void **)&h->items, &h->nitems, &h->capitems,
 				   items, n, sizeof *items) < 0) {
 			log_error("webhook: out of memory handing over %zu "
 				  "deliveries; they go out after a restart", n);

@@ -67,10 +67,13 @@ struct plan_request {
 };
 
 /* The smallest plan (regions in scope) committed in stages, the regions
- * in its first stage, and how long each later stage at least runs. */
+ * in its first stage, and how long the later stages at least run: the
+ * second PLAN_STAGE_MS, each next one twice the last, up to
+ * PLAN_STAGE_MAX_MS. */
 #define PLAN_STAGE_MIN 1024
 #define PLAN_STAGE_FIRST 128
 #define PLAN_STAGE_MS 25
+#define PLAN_STAGE_MAX_MS 200
 /* A cursor past every tree path: the area is planned, what is being
  * written are ends and cancels to channels reached before (those need no
  * cursor: a channel that got its end is no longer "reached"). */

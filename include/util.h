@@ -26,6 +26,10 @@ void util_deadline(clockid_t clock, int64_t ms, struct timespec *out);
  * snprintf(dst, cap, "%s", src) does at several times the cost; the
  * plan copies a few strings per region and per delivery. */
 void util_copy(char *dst, size_t cap, const char *src);
+/* Appends n elements of size sz from src to a growing array *arr of *len
+ * elements and room for *cap; -1 (nothing changed) when out of memory. */
+int util_array_add(void **arr, size_t *len, size_t *cap, const void *src,
+		   size_t n, size_t sz);
 
 bool util_utf8_valid(const char *s, size_t len);
 /* Code points in valid UTF-8 text. */
