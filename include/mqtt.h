@@ -1,8 +1,8 @@
 /* mqtt: the MQTT sender, one thread with its own SQLite connection and its
  * own libmosquitto client. It claims due MQTT deliveries, publishes them
- * (QoS 1, retained) with many in flight, marks them sent on PUBACK, takes
- * screens' acks, and reconnects with backoff; the broker being down only
- * delays it. */
+ * (QoS 1, retained) with many in flight, hands their PUBACKs and screens'
+ * acks to its marks thread (mqtt_marks.h) to be written, and reconnects
+ * with backoff; the broker being down only delays it. */
 #ifndef SCICAST_MQTT_H
 #define SCICAST_MQTT_H
 

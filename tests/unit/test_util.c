@@ -145,6 +145,31 @@ static void deadline(void **state)
 	}
 }
 
+/* growing arrays keep what they had, in order, across reallocations */
+static void array_add_grows(void **state)
+{
+	(void)state;
+	int64_t *a = NULL;
+	size_t n = 0, cap = 0;
+	for (int64_t i = 0; i < 1000; i += 3) {
+		int64_t three[3] = { i, i + 1, i + 2 };
+		assert_int_equal(util_array_add((void **)&a, &n, &cap, three, 3,
+						sizeof *a), 0);
+	}
+	assert_int_equal(n, 1002);
+	assert_true(cap >= n);
+	for (size_t i = 0; i < n; i++)
+		assert_int_equal(a[i], (int64_t)i);
+	/* nothing to add changes nothing; a size past memory fails cleanly */
+	assert_int_equal(util_array_add((void **)&a, &n, &cap, NULL, 0,
+					sizeof *a), 0);
+	assert_int_equal(n, 1002);
+	assert_int_equal(util_array_add((void **)&a, &n, &cap, a, SIZE_MAX / 4,
+					sizeof *a), -1);
+	assert_int_equal(n, 1002);
+	free(a);
+}
+
 static void base64_round_trip(void **state)
 {
 	unsigned char raw[32], back[40];
@@ -175,6 +200,7 @@ int main(void)
 		cmocka_unit_test(codes),
 		cmocka_unit_test(copy_like_snprintf),
 		cmocka_unit_test(deadline),
+		cmocka_unit_test(array_add_grows),
 		cmocka_unit_test(base64_round_trip),
 	};
 	return cmocka_run_group_tests_name("util", tests, NULL, NULL);
