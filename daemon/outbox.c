@@ -628,23 +628,33 @@ long outbox_resend_due(struct store *s, const struct config *cfg,
 		" AND revision = (SELECT e.revision FROM emergencies e"
 		"  WHERE e.id = deliveries.emergency_id)";
 	long total = 0;
+	/* in a transaction of ours, so it waits its turn (store.c): a bare
+	 * UPDATE waited on SQLite's busy handler, which a staged plan and
+	 * the senders, taking turns, left no gap for (5 s, then "busy",
+	 * every second of a big plan, the main thread stuck meanwhile) */
+	if (store_begin(s, err) < 0)
+		return -1;
 	for (int sev = 0; sev < SEV_COUNT; sev++) {
 		const struct severity_policy *pol = &cfg->policy[sev];
 		if (pol->resend_after_ms <= 0 || pol->resend_max <= 0)
 			continue;
 		sqlite3_stmt *st = store_stmt(s, sql, err);
 		if (!st)
-			return -1;
+			goto fail;
 		sqlite3_bind_int64(st, 1, now);
 		sqlite3_bind_int64(st, 2, pol->resend_after_ms);
 		sqlite3_bind_int(st, 3, pol->resend_max);
 		sqlite3_bind_int(st, 4, LEVEL_VILLAGE);
 		store_bind_text(st, 5, config_severity_name(sev));
 		if (step_done(s, st, "re-sending unacked deliveries", err) < 0)
-			return -1;
+			goto fail;
 		total += sqlite3_changes(store_db(s));
 	}
-	return total;
+	if (store_commit(s, err) == 0)
+		return total;
+fail:
+	store_rollback(s);
+	return -1;
 }
 
 int64_t outbox_next_due(struct store *s, const char *kind, struct err *err)

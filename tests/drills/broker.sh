@@ -4,7 +4,7 @@
 # is on the broker (the screens got it live, or as the retained message
 # of its topic after their own reconnect). Live duplicates are counted.
 . "$(dirname "$0")/lib.sh"
-TOWNS=$(size TOWNS 20 4)
+TOWNS=$(size TOWNS 20 12)
 VILLAGES=$(size VILLAGES 999 999)
 OUTAGES=$(size OUTAGES 3 3)
 SEED=${DRILL_SEED:-$$}

@@ -5,7 +5,7 @@
 # message_id: nothing lost; a message that arrived twice is a duplicate
 # (at least once: receivers de-duplicate), counted and reported.
 . "$(dirname "$0")/lib.sh"
-TOWNS=$(size TOWNS 20 4)
+TOWNS=$(size TOWNS 20 12)
 VILLAGES=$(size VILLAGES 999 499)
 ROUNDS=$(size ROUNDS 20 4)
 SEED=${DRILL_SEED:-$$}

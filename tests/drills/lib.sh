@@ -117,7 +117,7 @@ wait_point() {
 		[ "$D" -ge "$3" ] && return 1
 		[ "$D" -ge "$1" ] && [ "$D" -gt "$2" ] && return 0
 		[ "$(date +%s)" -lt "$_end" ] || return 2
-		sleep 0.05
+		sleep 0.02
 	done
 }
 
