@@ -127,22 +127,24 @@ static int replay(struct http_req *req, struct http_res *res,
 }
 
 /* Reads the request's Idempotency-Key (none for a dry run: it stores
- * nothing, so it has nothing to be sent again); a key sent before is
- * answered here with what it made, and *answered set. */
+ * nothing, so it has nothing to be sent again). A key sent before is
+ * answered here with what it made: 1. Otherwise 0, and *c is the route's
+ * context, remembering the key with what the route makes. -1: an error. */
 static int idempotent(struct http_req *req, struct http_res *res,
 		      const char *what, bool dry, const json_t *body,
-		      struct idem *key, bool *answered, struct err *err)
+		      struct idem *key, struct emergency_ctx *c,
+		      struct err *err)
 {
 	struct idem_found seen;
-	*answered = false;
 	if (idem_parse(dry ? NULL : http_header(req, "Idempotency-Key"),
 		       req->actor, what, body, key, err) < 0 ||
 	    idem_lookup(req->store, key, &seen, err) < 0)
 		return -1;
-	if (!seen.found)
-		return 0;
-	*answered = true;
-	return replay(req, res, key, &seen, err);
+	if (seen.found)
+		return replay(req, res, key, &seen, err) < 0 ? -1 : 1;
+	api_emergency_ctx(req, c);
+	c->idem = key;
+	return 0;
 }
 
 API_HANDLER(api_emergencies_declare)
@@ -154,15 +156,11 @@ API_HANDLER(api_emergencies_declare)
 	if (dry_run_param(req, &dry, err) < 0 ||
 	    http_body_json(req, &body, err) < 0)
 		return -1;
-	bool answered;
-	int sent = idempotent(req, res, "declare", dry, body, &key, &answered,
-			      err);
-	if (sent < 0 || answered) {
+	int seen = idempotent(req, res, "declare", dry, body, &key, &c, err);
+	if (seen != 0) {
 		json_decref(body);
-		return sent;
+		return seen < 0 ? -1 : 0;
 	}
-	api_emergency_ctx(req, &c);
-	c.idem = &key;
 	bool held = approvals_needed(c.cfg, severity_of(body),
 				     json_is_true(json_object_get(body,
 								  "exercise")));
@@ -206,14 +204,11 @@ API_HANDLER(api_emergencies_revise)
 	    http_body_json(req, &body, err) < 0)
 		return -1;
 	snprintf(what, sizeof what, "revise %lld", (long long)id);
-	bool answered;
-	int sent = idempotent(req, res, what, dry, body, &key, &answered, err);
-	if (sent < 0 || answered) {
+	int seen = idempotent(req, res, what, dry, body, &key, &c, err);
+	if (seen != 0) {
 		json_decref(body);
-		return sent;
+		return seen < 0 ? -1 : 0;
 	}
-	api_emergency_ctx(req, &c);
-	c.idem = &key;
 	int sev = severity_of(body);
 	bool raise = false;
 	if (sev >= 0) {
@@ -273,16 +268,12 @@ static int end_emergency(struct http_req *req, struct http_res *res,
 	/* the key covers the reason too */
 	struct idem key;
 	char what[40];
-	bool answered;
 	snprintf(what, sizeof what, "%s %lld", msg_type, (long long)id);
-	int sent = idempotent(req, res, what, false, body, &key, &answered,
-			      err);
-	if (sent < 0 || answered) {
+	int seen = idempotent(req, res, what, false, body, &key, &c, err);
+	if (seen != 0) {
 		json_decref(body);
-		return sent;
+		return seen < 0 ? -1 : 0;
 	}
-	api_emergency_ctx(req, &c);
-	c.idem = &key;
 	char object[32], action[32];
 	bool cancel = strcmp(msg_type, "cancel") == 0;
 	snprintf(object, sizeof object, "emergency/%lld", (long long)id);

@@ -257,28 +257,14 @@ int approvals_lapse_due(struct store *s, int64_t now, struct err *err)
 	static const char sql[] =
 		"UPDATE approvals SET status = 'lapsed', decided_at = ?1"
 		" WHERE status = 'pending' AND expires_at <= ?1";
-	/* in a transaction of ours, so it waits its turn (see
-	 * outbox_resend_due) */
-	if (store_begin(s, err) < 0)
-		return -1;
 	sqlite3_stmt *st = store_stmt(s, sql, err);
-	if (!st) {
-		store_rollback(s);
+	if (!st)
 		return -1;
-	}
 	sqlite3_bind_int64(st, 1, now);
-	int rc = sqlite3_step(st);
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE) {
-		store_fail(s, err, "lapsing requests");
-		store_rollback(s);
+	if (store_write(s, st, "lapsing requests", err) < 0)
 		return -1;
-	}
+	/* COMMIT does not change the count of the UPDATE before it */
 	int n = sqlite3_changes(store_db(s));
-	if (store_commit(s, err) < 0) {
-		store_rollback(s);
-		return -1;
-	}
 	if (n)
 		log_warn("approval: %d request(s) lapsed without a decision", n);
 	return n;

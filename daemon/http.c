@@ -984,14 +984,15 @@ int http_listen(struct app *app, struct http_server **out, struct err *err)
 		free(srv);
 		return -1;
 	}
-	pthread_condattr_t ca;
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	if (util_cond_init_monotonic(&srv->watch_wake) != 0) {
+		close(srv->listen_fd);
+		free(srv);
+		err_internal(err, "pthread_cond_init failed");
+		return -1;
+	}
 	pthread_mutex_init(&srv->watch_lock, NULL);
-	pthread_cond_init(&srv->watch_wake, &ca);
 	pthread_mutex_init(&srv->writer_lock, NULL);
 	pthread_cond_init(&srv->writer_wake, NULL);
-	pthread_condattr_destroy(&ca);
 	*out = srv;
 	return 0;
 }

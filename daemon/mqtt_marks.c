@@ -217,28 +217,18 @@ static void *marks_main(void *arg)
 int mqtt_marks_start(const struct config *cfg, struct mqtt_marks **out,
 		     struct err *err)
 {
-	pthread_condattr_t ca;
 	struct mqtt_marks *k = calloc(1, sizeof *k);
 	if (!k) {
 		err_oom(err);
 		return -1;
 	}
-	if (pthread_condattr_init(&ca) != 0) {
-		free(k);
-		err_internal(err, "pthread_condattr_init failed");
-		return -1;
-	}
 	/* the retry wait is timed on the monotonic clock */
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_mutex_init(&k->lock, NULL);
-	int crc = pthread_cond_init(&k->cond, &ca);
-	pthread_condattr_destroy(&ca);
-	if (crc != 0) {
-		pthread_mutex_destroy(&k->lock);
+	if (util_cond_init_monotonic(&k->cond) != 0) {
 		free(k);
 		err_internal(err, "pthread_cond_init failed");
 		return -1;
 	}
+	pthread_mutex_init(&k->lock, NULL);
 	if (store_open(cfg->store_path, cfg->store_busy_timeout_ms, &k->store,
 		       err) < 0 ||
 	    store_relax(k->store, err) < 0)

@@ -597,7 +597,7 @@ int outbox_mark_failed(struct store *s, int64_t id, const char *error,
 	store_bind_text(st, 2, error);
 	sqlite3_bind_int64(st, 3, next_ms);
 	sqlite3_bind_int(st, 4, dead);
-	return step_done(s, st, "recording a failed delivery", err);
+	return store_write(s, st, "recording a failed delivery", err);
 }
 
 int outbox_supersede(struct store *s, int64_t emergency, int revision,
@@ -628,10 +628,8 @@ long outbox_resend_due(struct store *s, const struct config *cfg,
 		" AND revision = (SELECT e.revision FROM emergencies e"
 		"  WHERE e.id = deliveries.emergency_id)";
 	long total = 0;
-	/* in a transaction of ours, so it waits its turn (store.c): a bare
-	 * UPDATE waited on SQLite's busy handler, which a staged plan and
-	 * the senders, taking turns, left no gap for (5 s, then "busy",
-	 * every second of a big plan, the main thread stuck meanwhile) */
+	/* one transaction of ours for all of them: it waits its turn (see
+	 * store_write) */
 	if (store_begin(s, err) < 0)
 		return -1;
 	for (int sev = 0; sev < SEV_COUNT; sev++) {

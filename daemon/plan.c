@@ -1259,10 +1259,12 @@ static int stage_after(struct plan *p, const char *cursor, long done,
 		return 0;
 	if (p->rq->stage(p->rq->stage_arg, cursor, p->res, done, left, err) < 0)
 		return -1;
-	sg->length_ms = sg->first ? PLAN_STAGE_MS
-				  : sg->length_ms * 2 > PLAN_STAGE_MAX_MS
-					    ? PLAN_STAGE_MAX_MS
-					    : sg->length_ms * 2;
+	if (sg->first)
+		sg->length_ms = PLAN_STAGE_MS;
+	else if (sg->length_ms < PLAN_STAGE_MAX_MS / 2)
+		sg->length_ms *= 2;
+	else
+		sg->length_ms = PLAN_STAGE_MAX_MS;
 	sg->first = false;
 	sg->since = 0;
 	sg->last_ms = util_now_ms();

@@ -461,6 +461,30 @@ void store_rollback(struct store *s)
 		turn_give(s);
 }
 
+int store_write(struct store *s, sqlite3_stmt *st, const char *what,
+		struct err *err)
+{
+	/* a bare statement would wait on SQLite's busy handler, which
+	 * writers taking turns (a staged plan, the senders) leave no gap
+	 * for: it failed as busy after the whole busy timeout */
+	if (store_begin(s, err) < 0) {
+		sqlite3_reset(st);
+		return -1;
+	}
+	int rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE) {
+		store_fail(s, err, what);
+		store_rollback(s);
+		return -1;
+	}
+	if (store_commit(s, err) < 0) {
+		store_rollback(s);
+		return -1;
+	}
+	return 0;
+}
+
 bool store_in_transaction(struct store *s)
 {
 	return s->depth > 0 || !sqlite3_get_autocommit(s->db);

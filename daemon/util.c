@@ -331,6 +331,19 @@ void util_copy(char *dst, size_t cap, const char *src)
 	dst[n] = '\0';
 }
 
+int util_cond_init_monotonic(pthread_cond_t *c)
+{
+	pthread_condattr_t ca;
+	int rc = pthread_condattr_init(&ca);
+	if (rc != 0)
+		return rc;
+	rc = pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	if (rc == 0)
+		rc = pthread_cond_init(c, &ca);
+	pthread_condattr_destroy(&ca);
+	return rc;
+}
+
 int util_array_add(void **arr, size_t *len, size_t *cap, const void *src,
 		   size_t n, size_t sz)
 {

@@ -911,14 +911,7 @@ static void *sender_main(void *arg)
 
 static int handover_init(struct handover *h)
 {
-	pthread_condattr_t ca;
-	if (pthread_condattr_init(&ca) != 0)
-		return -1;
-	int rc = pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	if (rc == 0)
-		rc = pthread_cond_init(&h->cond, &ca);
-	pthread_condattr_destroy(&ca);
-	if (rc != 0)
+	if (util_cond_init_monotonic(&h->cond) != 0)
 		return -1;
 	if (pthread_mutex_init(&h->lock, NULL) != 0) {
 		pthread_cond_destroy(&h->cond);

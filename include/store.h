@@ -62,6 +62,11 @@ int store_begin(struct store *s, struct err *err);
 int store_commit(struct store *s, struct err *err);
 void store_rollback(struct store *s);
 bool store_in_transaction(struct store *s);
+/* Runs one bound write statement (and resets it) in a transaction of ours,
+ * its own when none is open, so it waits its turn for the write lock like
+ * every other writer here; what names it in an error. */
+int store_write(struct store *s, sqlite3_stmt *st, const char *what,
+		struct err *err);
 /* Commits everything open (savepoints too) and begins again to the same
  * depth, after any writer that queued meanwhile: a plan committed in
  * stages lets the senders see, and mark, what it has written so far. On

@@ -4,6 +4,7 @@
 #ifndef SCICAST_UTIL_H
 #define SCICAST_UTIL_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -21,6 +22,9 @@ int util_parse_hostport(const char *s, char **host, int *port);
 /* The time ms (>= 0) from now on clock (CLOCK_MONOTONIC, CLOCK_REALTIME), for
  * pthread_cond_timedwait. */
 void util_deadline(clockid_t clock, int64_t ms, struct timespec *out);
+/* A condition variable whose timed waits use CLOCK_MONOTONIC (deadlines
+ * from util_deadline(CLOCK_MONOTONIC, …)); 0 or an errno value. */
+int util_cond_init_monotonic(pthread_cond_t *c);
 
 /* Copies src into dst (cut to cap - 1 bytes, always terminated), as
  * snprintf(dst, cap, "%s", src) does at several times the cost; the

@@ -1,4 +1,5 @@
 /* Unit tests of the checked parsers in util.c and crypto.c. */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -145,6 +146,31 @@ static void deadline(void **state)
 	}
 }
 
+/* a wait on such a condition variable ends at a monotonic deadline, not
+ * at once (as a wait against the wrong clock would) */
+static void cond_monotonic(void **state)
+{
+	(void)state;
+	pthread_cond_t c;
+	pthread_mutex_t m = PTHREAD_MUTEX_INITIALIZER;
+	struct timespec before, after, until;
+	assert_int_equal(util_cond_init_monotonic(&c), 0);
+	clock_gettime(CLOCK_MONOTONIC, &before);
+	util_deadline(CLOCK_MONOTONIC, 50, &until);
+	pthread_mutex_lock(&m);
+	int rc;
+	do
+		rc = pthread_cond_timedwait(&c, &m, &until);
+	while (rc == 0);
+	pthread_mutex_unlock(&m);
+	clock_gettime(CLOCK_MONOTONIC, &after);
+	assert_int_equal(rc, ETIMEDOUT);
+	int64_t ms = ((int64_t)after.tv_sec - before.tv_sec) * 1000 +
+		     (after.tv_nsec - before.tv_nsec) / 1000000;
+	assert_true(ms >= 49);
+	pthread_cond_destroy(&c);
+}
+
 /* growing arrays keep what they had, in order, across reallocations */
 static void array_add_grows(void **state)
 {
@@ -200,6 +226,7 @@ int main(void)
 		cmocka_unit_test(codes),
 		cmocka_unit_test(copy_like_snprintf),
 		cmocka_unit_test(deadline),
+		cmocka_unit_test(cond_monotonic),
 		cmocka_unit_test(array_add_grows),
 		cmocka_unit_test(base64_round_trip),
 	};
