@@ -489,16 +489,15 @@ static void reload(struct app *app, const char *config_path)
  * disk and the CPU, so it waits while the senders have messages in
  * flight or due (a declaration just committed: the first tick after it
  * used to find nothing in flight yet and copy a province's plan, a
- * second of work, in the middle of its fan-out): at most
- * CHECKPOINT_DEFER_MS, and not past CHECKPOINT_WAL_MAX of WAL. */
-#define CHECKPOINT_DEFER_MS (5 * 60 * 1000)
-#define CHECKPOINT_WAL_MAX (1024LL * 1024 * 1024)
+ * second of work, in the middle of its fan-out), unless it is overdue
+ * (store_checkpoint_overdue). */
 #define RESUME_EVERY_MS (60 * 1000)
 
 static void checkpoint_when_quiet(struct app *app, struct store *store,
 				  int64_t now)
 {
 	static int64_t last_ms;
+	static long long wal_at_last; /* the WAL's size at the last one */
 	struct err err;
 	char wal[1100];
 	struct stat st;
@@ -508,7 +507,7 @@ static void checkpoint_when_quiet(struct app *app, struct store *store,
 		    metrics_gauge_get(M_WEBHOOK_INFLIGHT) > 0;
 	if (!last_ms)
 		last_ms = now;
-	if (bytes < CHECKPOINT_WAL_MAX && now - last_ms < CHECKPOINT_DEFER_MS) {
+	if (!store_checkpoint_overdue(bytes, wal_at_last, now - last_ms)) {
 		int due = busy ? 1 : outbox_any_due(store, now, &err);
 		if (due < 0)
 			log_error("%s", err.message);
@@ -518,6 +517,7 @@ static void checkpoint_when_quiet(struct app *app, struct store *store,
 	static int last_frames;
 	int frames = store_checkpoint(store, &err);
 	last_ms = now;
+	wal_at_last = bytes;
 	if (frames < 0)
 		log_error("%s", err.message);
 	else if (frames > last_frames + 64 * 1024 * 1024 / STORE_PAGE_SIZE)

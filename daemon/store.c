@@ -584,6 +584,22 @@ void store_thread_teardown(void)
 	thread_db_path = NULL;
 }
 
+/* While the senders keep reading, SQLite cannot start the WAL over after
+ * a checkpoint and the file keeps its size: what counts is what was
+ * written since the last checkpoint. (On the file's size alone, a
+ * national fan-out past 1 GB was checkpointed every second, each time for
+ * the few pages written meanwhile: 4 s of the main thread's CPU in the
+ * middle of its plan.) A WAL started over and cut back
+ * (journal_size_limit) is smaller than it was: all of it is new. */
+bool store_checkpoint_overdue(long long wal_bytes, long long wal_at_last,
+			      int64_t since_last_ms)
+{
+	long long written = wal_bytes >= wal_at_last ? wal_bytes - wal_at_last
+						     : wal_bytes;
+	return written >= STORE_CHECKPOINT_WAL_MAX ||
+	       since_last_ms >= STORE_CHECKPOINT_DEFER_MS;
+}
+
 int store_checkpoint(struct store *s, struct err *err)
 {
 	int log_frames = 0, done = 0;

@@ -108,6 +108,16 @@ const char *store_col_text(sqlite3_stmt *st, int i);
  * every second; no connection checkpoints on its own. */
 int store_checkpoint(struct store *s, struct err *err);
 
+/* The main thread defers checkpoints while a fan-out runs, but not past
+ * STORE_CHECKPOINT_WAL_MAX bytes of WAL written since the last one (the
+ * disk a fan-out holds) nor STORE_CHECKPOINT_DEFER_MS after it. wal_bytes
+ * is the WAL file's size now, wal_at_last its size at the last
+ * checkpoint. */
+#define STORE_CHECKPOINT_WAL_MAX (1024LL * 1024 * 1024)
+#define STORE_CHECKPOINT_DEFER_MS (5 * 60 * 1000)
+bool store_checkpoint_overdue(long long wal_bytes, long long wal_at_last,
+			      int64_t since_last_ms);
+
 /* Steps a prepared, bound statement to its end and answers
  * {"items": [row(st) of each row]}; resets it. `what` names the query in
  * an error. */

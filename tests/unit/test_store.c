@@ -227,6 +227,27 @@ static void test_room(void **state)
 	assert_int_equal(r.max_pages, 100);
 }
 
+/* A fan-out's readers keep the WAL file at its size after a checkpoint:
+ * the next one is due after another STORE_CHECKPOINT_WAL_MAX written, not
+ * at every look at a file that is still over it. */
+static void test_checkpoint_overdue_counts_what_was_written(void **state)
+{
+	(void)state;
+	const long long gb = STORE_CHECKPOINT_WAL_MAX, mb = 1024 * 1024;
+	assert_false(store_checkpoint_overdue(100 * mb, 0, 1000));
+	assert_true(store_checkpoint_overdue(gb + mb, 0, 1000));
+	/* checkpointed at 1 GB + 1 MB; the file did not shrink */
+	assert_false(store_checkpoint_overdue(gb + 2 * mb, gb + mb, 1000));
+	assert_false(store_checkpoint_overdue(2 * gb, gb + mb, 1000));
+	assert_true(store_checkpoint_overdue(2 * gb + mb, gb + mb, 1000));
+	/* started over and cut back: all of it is new */
+	assert_false(store_checkpoint_overdue(64 * mb, gb + mb, 1000));
+	assert_true(store_checkpoint_overdue(gb, gb + mb, 1000));
+	/* and never deferred past the time limit */
+	assert_false(store_checkpoint_overdue(mb, mb, STORE_CHECKPOINT_DEFER_MS - 1));
+	assert_true(store_checkpoint_overdue(mb, mb, STORE_CHECKPOINT_DEFER_MS));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -239,6 +260,7 @@ int main(void)
 			test_turn_gives_up_after_the_busy_timeout, setup,
 			teardown),
 		cmocka_unit_test_setup_teardown(test_room, setup, teardown),
+		cmocka_unit_test(test_checkpoint_overdue_counts_what_was_written),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
