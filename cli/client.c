@@ -244,6 +244,18 @@ int client_json(struct cli *c, const char *what, const char *method,
 	return client_json_status(c, what, method, path, body, out, NULL);
 }
 
+int client_show(struct cli *c, const char *what, const char *path,
+		json_t **out)
+{
+	int rc = client_json(c, what, "GET", path, NULL, out);
+	if (rc == 0 && c->json) {
+		cli_print_json(*out);
+		json_decref(*out);
+		*out = NULL;
+	}
+	return rc;
+}
+
 int client_json_status(struct cli *c, const char *what, const char *method,
 		       const char *path, const json_t *body, json_t **out,
 		       long *status)

@@ -35,6 +35,11 @@ int client_refused(const char *what, const struct client_resp *r);
  * CLI_REFUSED or CLI_UNREACHABLE with the line printed. */
 int client_json(struct cli *c, const char *what, const char *method,
 		const char *path, const json_t *body, json_t **out);
+/* GETs path for a command that shows what it gets: with --json the
+ * answer is printed as it came and *out is NULL; otherwise *out is the
+ * answer (NULL only when it was empty). Returns as client_json. */
+int client_show(struct cli *c, const char *what, const char *path,
+		json_t **out);
 /* As client_json; *status gets the 2xx status of the answer, for the
  * routes where it tells outcomes apart (202: held, not done). */
 int client_json_status(struct cli *c, const char *what, const char *method,

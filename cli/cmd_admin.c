@@ -92,13 +92,9 @@ static int cmd_regions_show(struct cli *c, int argc, char **argv)
 	rc = CLI_USAGE;
 	if (buf_appendf(&path, "/api/v1/regions/%s", pos[0]) < 0)
 		goto done;
-	rc = client_json(c, h.cmd, "GET", buf_str(&path), NULL, &r);
-	if (rc != 0)
+	rc = client_show(c, h.cmd, buf_str(&path), &r);
+	if (rc != 0 || !r)
 		goto done;
-	if (c->json) {
-		cli_print_json(r);
-		goto done;
-	}
 	json_array_foreach(json_object_get(r, "ancestors"), i, x)
 		buf_appendf(&anc, "%s%s (%s)", i ? " > " : "", cli_str(x, "name"),
 			    cli_str(x, "code"));
@@ -256,13 +252,9 @@ static int cmd_channels_list(struct cli *c, int argc, char **argv)
 	    client_query(&path, "limit", limit) < 0 ||
 	    client_query(&path, "offset", offset) < 0)
 		goto done;
-	rc = client_json(c, h.cmd, "GET", buf_str(&path), NULL, &ans);
-	if (rc != 0)
+	rc = client_show(c, h.cmd, buf_str(&path), &ans);
+	if (rc != 0 || !ans)
 		goto done;
-	if (c->json) {
-		cli_print_json(ans);
-		goto done;
-	}
 	table_right(&t, 0);
 	json_array_foreach(json_object_get(ans, "items"), i, x) {
 		table_cellf(&t, "%lld", cli_int(x, "id"));
@@ -489,13 +481,9 @@ static int cmd_deliveries_dead(struct cli *c, int argc, char **argv)
 	    client_query(&path, "kind", kind) < 0 ||
 	    client_query(&path, "limit", limit) < 0)
 		goto done;
-	rc = client_json(c, h.cmd, "GET", buf_str(&path), NULL, &ans);
-	if (rc != 0)
+	rc = client_show(c, h.cmd, buf_str(&path), &ans);
+	if (rc != 0 || !ans)
 		goto done;
-	if (c->json) {
-		cli_print_json(ans);
-		goto done;
-	}
 	if (!json_array_size(json_object_get(ans, "items"))) {
 		printf("no dead deliveries\n");
 		goto done;
@@ -541,13 +529,9 @@ static int cmd_deliveries_show(struct cli *c, int argc, char **argv)
 	rc = CLI_USAGE;
 	if (buf_appendf(&path, "/api/v1/deliveries/%lld", id) < 0)
 		goto done;
-	rc = client_json(c, h.cmd, "GET", buf_str(&path), NULL, &d);
-	if (rc != 0)
+	rc = client_show(c, h.cmd, buf_str(&path), &d);
+	if (rc != 0 || !d)
 		goto done;
-	if (c->json) {
-		cli_print_json(d);
-		goto done;
-	}
 	printf("delivery %lld: %s (%s), emergency %lld revision %lld\n"
 	       "  %s (%s), %s tier; channel %lld, %s %s\n"
 	       "  %s after %lld attempts and %lld re-sends; sent %s; acked %s %s\n",
@@ -719,13 +703,9 @@ static int cmd_token_list(struct cli *c, int argc, char **argv)
 	if (cli_parse(c, &h, NULL, argc, argv, NULL, 0, 0, NULL, &rc) < 0)
 		return rc;
 	table_init(&t, 8, heads);
-	rc = client_json(c, h.cmd, "GET", "/api/v1/tokens", NULL, &ans);
-	if (rc != 0)
+	rc = client_show(c, h.cmd, "/api/v1/tokens", &ans);
+	if (rc != 0 || !ans)
 		goto done;
-	if (c->json) {
-		cli_print_json(ans);
-		goto done;
-	}
 	table_right(&t, 0);
 	json_array_foreach(json_object_get(ans, "items"), i, x) {
 		table_cellf(&t, "%lld", cli_int(x, "id"));

@@ -159,13 +159,9 @@ static int cmd_campaign_list(struct cli *c, int argc, char **argv)
 	if (cli_parse(c, &h, NULL, argc, argv, NULL, 0, 0, NULL, &rc) < 0)
 		return rc;
 	table_init(&t, 8, heads);
-	rc = client_json(c, h.cmd, "GET", "/api/v1/campaigns", NULL, &ans);
-	if (rc != 0)
+	rc = client_show(c, h.cmd, "/api/v1/campaigns", &ans);
+	if (rc != 0 || !ans)
 		goto done;
-	if (c->json) {
-		cli_print_json(ans);
-		goto done;
-	}
 	if (!json_array_size(json_object_get(ans, "items"))) {
 		printf("no campaigns\n");
 		goto done;
@@ -427,13 +423,9 @@ static int cmd_campaign_preview(struct cli *c, int argc, char **argv)
 	if (!titles || campaign_path(&path, id, "/preview") < 0 ||
 	    buf_appendf(&path, "?n=%lld", n) < 0)
 		goto done;
-	rc = client_json(c, h.cmd, "GET", buf_str(&path), NULL, &ans);
-	if (rc != 0)
+	rc = client_show(c, h.cmd, buf_str(&path), &ans);
+	if (rc != 0 || !ans)
 		goto done;
-	if (c->json) {
-		cli_print_json(ans);
-		goto done;
-	}
 	if (!json_array_size(json_object_get(ans, "sends"))) {
 		printf("campaign %lld sends nothing more: it is disabled, or past "
 		       "its end date\n", id);
@@ -480,13 +472,9 @@ static int cmd_campaign_runs(struct cli *c, int argc, char **argv)
 	rc = CLI_USAGE;
 	if (campaign_path(&path, id, "/runs") < 0)
 		goto done;
-	rc = client_json(c, h.cmd, "GET", buf_str(&path), NULL, &ans);
-	if (rc != 0)
+	rc = client_show(c, h.cmd, buf_str(&path), &ans);
+	if (rc != 0 || !ans)
 		goto done;
-	if (c->json) {
-		cli_print_json(ans);
-		goto done;
-	}
 	if (!json_array_size(json_object_get(ans, "items"))) {
 		printf("campaign %lld has not run yet\n", id);
 		goto done;

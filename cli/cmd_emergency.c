@@ -502,13 +502,9 @@ int cmd_list(struct cli *c, int argc, char **argv)
 	    client_query(&path, "status", status) < 0 ||
 	    client_query(&path, "limit", limit) < 0)
 		goto done;
-	rc = client_json(c, h.cmd, "GET", buf_str(&path), NULL, &ans);
-	if (rc != 0)
+	rc = client_show(c, h.cmd, buf_str(&path), &ans);
+	if (rc != 0 || !ans)
 		goto done;
-	if (c->json) {
-		cli_print_json(ans);
-		goto done;
-	}
 	size_t i;
 	const json_t *e;
 	table_right(&t, 0);

@@ -81,13 +81,9 @@ static int cmd_library_search(struct cli *c, int argc, char **argv)
 	    client_query(&path, "hazard", hazard) < 0 ||
 	    client_query(&path, "limit", limit) < 0)
 		goto done;
-	rc = client_json(c, h.cmd, "GET", buf_str(&path), NULL, &ans);
-	if (rc != 0)
+	rc = client_show(c, h.cmd, buf_str(&path), &ans);
+	if (rc != 0 || !ans)
 		goto done;
-	if (c->json) {
-		cli_print_json(ans);
-		goto done;
-	}
 	json_array_foreach(json_object_get(ans, "items"), i, x) {
 		buf_reset(&snip);
 		if (library_snippet(&snip, cli_str(x, "snippet"), c->out_tty) < 0) {
@@ -140,13 +136,9 @@ static int cmd_library_show(struct cli *c, int argc, char **argv)
 		goto done;
 	if (client_query(&path, "version", version) < 0)
 		goto done;
-	rc = client_json(c, h.cmd, "GET", buf_str(&path), NULL, &n);
-	if (rc != 0)
+	rc = client_show(c, h.cmd, buf_str(&path), &n);
+	if (rc != 0 || !n)
 		goto done;
-	if (c->json) {
-		cli_print_json(n);
-		goto done;
-	}
 	json_array_foreach(json_object_get(n, "keywords"), i, k)
 		buf_appendf(&kw, "%s%s", i ? ", " : "", json_string_value(k));
 	printf("%s\n  %s, version %lld: %s, for %s, %s; priority %lld; updated %s\n"

@@ -164,13 +164,9 @@ int cmd_report(struct cli *c, int argc, char **argv)
 		rc = report_csv(c, h.cmd, buf_str(&path));
 		goto done;
 	}
-	rc = client_json(c, h.cmd, "GET", buf_str(&path), NULL, &r);
-	if (rc != 0)
+	rc = client_show(c, h.cmd, buf_str(&path), &r);
+	if (rc != 0 || !r)
 		goto done;
-	if (c->json) {
-		cli_print_json(r);
-		goto done;
-	}
 	report_header(c, r);
 	if (report_towns(c, r) < 0 || report_silent(c, r) < 0)
 		rc = CLI_USAGE;

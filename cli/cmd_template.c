@@ -337,13 +337,9 @@ static int cmd_template_list(struct cli *c, int argc, char **argv)
 	    client_query(&path, "tier", tier) < 0 ||
 	    client_query(&path, "locale", locale) < 0)
 		goto done;
-	rc = client_json(c, h.cmd, "GET", buf_str(&path), NULL, &ans);
-	if (rc != 0)
+	rc = client_show(c, h.cmd, buf_str(&path), &ans);
+	if (rc != 0 || !ans)
 		goto done;
-	if (c->json) {
-		cli_print_json(ans);
-		goto done;
-	}
 	table_right(&t, 0);
 	table_right(&t, 4);
 	json_array_foreach(json_object_get(ans, "items"), i, x) {
@@ -392,13 +388,9 @@ static int cmd_template_show(struct cli *c, int argc, char **argv)
 	if ((v ? buf_appendf(&path, "/api/v1/templates/%lld/versions/%lld", id, v)
 	       : buf_appendf(&path, "/api/v1/templates/%lld", id)) < 0)
 		goto done;
-	rc = client_json(c, h.cmd, "GET", buf_str(&path), NULL, &t);
-	if (rc != 0)
+	rc = client_show(c, h.cmd, buf_str(&path), &t);
+	if (rc != 0 || !t)
 		goto done;
-	if (c->json) {
-		cli_print_json(t);
-		goto done;
-	}
 	if (template_header(&out, t) < 0 || template_format_json(&out, t) < 0) {
 		rc = CLI_USAGE;
 		goto done;
@@ -432,13 +424,9 @@ static int cmd_template_history(struct cli *c, int argc, char **argv)
 	rc = CLI_USAGE;
 	if (buf_appendf(&path, "/api/v1/templates/%lld/history", id) < 0)
 		goto done;
-	rc = client_json(c, h.cmd, "GET", buf_str(&path), NULL, &ans);
-	if (rc != 0)
+	rc = client_show(c, h.cmd, buf_str(&path), &ans);
+	if (rc != 0 || !ans)
 		goto done;
-	if (c->json) {
-		cli_print_json(ans);
-		goto done;
-	}
 	table_right(&t, 2);
 	table_right(&t, 3);
 	json_array_foreach(json_object_get(ans, "events"), i, ev) {
