@@ -1002,19 +1002,17 @@ int http_serve(struct http_server *srv, struct err *err)
 	const struct config *cfg = srv->app->cfg;
 	unsigned timeout_s = (unsigned)((cfg->http_connection_timeout_ms + 999) /
 					1000);
-	if (pthread_create(&srv->watchdog, NULL, watchdog_main, srv) != 0) {
+	if (util_thread_start(&srv->watchdog, "http-watchdog", watchdog_main,
+			      srv) != 0) {
 		err_set(err, 0, "http", "", "could not start the HTTP watchdog");
 		return -1;
 	}
-	/* named for top -H, perf and gdb */
-	(void)pthread_setname_np(srv->watchdog, "http-watchdog");
 	srv->watchdog_running = true;
-	if (pthread_create(&srv->writer, NULL, writer_main, srv) != 0) {
+	if (util_thread_start(&srv->writer, "http-writer", writer_main, srv) != 0) {
 		watchdog_end(srv);
 		err_set(err, 0, "http", "", "could not start the HTTP writer");
 		return -1;
 	}
-	(void)pthread_setname_np(srv->writer, "http-writer");
 	srv->writer_running = true;
 	srv->mhd = MHD_start_daemon(
 		MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG |

@@ -507,9 +507,7 @@ static void checkpoint_when_quiet(struct app *app, struct store *store,
 		    metrics_gauge_get(M_WEBHOOK_INFLIGHT) > 0;
 	if (!last_ms)
 		last_ms = now;
-	if (bytes < wal_at_last)
-		wal_at_last = 0; /* started over: what grows back is all new */
-	if (!store_checkpoint_overdue(bytes, wal_at_last, now - last_ms)) {
+	if (!store_checkpoint_overdue(&wal_at_last, bytes, now - last_ms)) {
 		int due = busy ? 1 : outbox_any_due(store, now, &err);
 		if (due < 0)
 			log_error("%s", err.message);

@@ -736,12 +736,10 @@ int mqtt_sender_start(struct app *app, struct mqtt_sender **out,
 	mosquitto_publish_v5_callback_set(m->mosq, on_publish);
 	mosquitto_message_v5_callback_set(m->mosq, on_message);
 	mosquitto_log_callback_set(m->mosq, on_log);
-	if (pthread_create(&m->thread, NULL, sender_main, m) != 0) {
+	if (util_thread_start(&m->thread, "mqtt-sender", sender_main, m) != 0) {
 		err_set(err, 0, "mqtt", "", "cannot start the MQTT thread");
 		goto fail;
 	}
-	/* named for top -H, perf and gdb */
-	(void)pthread_setname_np(m->thread, "mqtt-sender");
 	m->started = true;
 	*out = m;
 	return 0;

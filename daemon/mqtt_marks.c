@@ -233,11 +233,10 @@ int mqtt_marks_start(const struct config *cfg, struct mqtt_marks **out,
 		       err) < 0 ||
 	    store_relax(k->store, err) < 0)
 		goto fail;
-	if (pthread_create(&k->thread, NULL, marks_main, k) != 0) {
+	if (util_thread_start(&k->thread, "mqtt-marks", marks_main, k) != 0) {
 		err_set(err, 0, "mqtt", "", "cannot start the MQTT marks thread");
 		goto fail;
 	}
-	(void)pthread_setname_np(k->thread, "mqtt-marks");
 	k->started = true;
 	*out = k;
 	return 0;

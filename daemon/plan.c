@@ -1285,11 +1285,10 @@ static int plan_alert_pipelined(struct plan *p, struct err *err)
 	pthread_mutex_init(&pl->lock, NULL);
 	pthread_cond_init(&pl->more, NULL);
 	pthread_cond_init(&pl->done, NULL);
-	if (pthread_create(&thread, NULL, render_main, pl) != 0) {
+	if (util_thread_start(&thread, "plan-render", render_main, pl) != 0) {
 		err_internal(err, "cannot start the render thread");
 		goto destroy;
 	}
-	(void)pthread_setname_np(thread, "plan-render");
 	p->sg.on = p->rq->stage && p->norder >= PLAN_STAGE_MIN;
 	for (;;) {
 		/* fill what the ring has room for, then write what is ready */

@@ -590,13 +590,14 @@ void store_thread_teardown(void)
  * national fan-out past 1 GB was checkpointed every second, each time for
  * the few pages written meanwhile: 4 s of the main thread's CPU in the
  * middle of its plan.) A WAL started over and cut back
- * (journal_size_limit) is smaller than it was: all of it is new. */
-bool store_checkpoint_overdue(long long wal_bytes, long long wal_at_last,
+ * (journal_size_limit) is smaller than it was: from then on all of it is
+ * new, even once it has grown past its old size. */
+bool store_checkpoint_overdue(long long *wal_at_last, long long wal_bytes,
 			      int64_t since_last_ms)
 {
-	long long written = wal_bytes >= wal_at_last ? wal_bytes - wal_at_last
-						     : wal_bytes;
-	return written >= STORE_CHECKPOINT_WAL_MAX ||
+	if (wal_bytes < *wal_at_last)
+		*wal_at_last = 0; /* what grows back is all new */
+	return wal_bytes - *wal_at_last >= STORE_CHECKPOINT_WAL_MAX ||
 	       since_last_ms >= STORE_CHECKPOINT_DEFER_MS;
 }
 

@@ -344,6 +344,15 @@ int util_cond_init_monotonic(pthread_cond_t *c)
 	return rc;
 }
 
+int util_thread_start(pthread_t *t, const char *name, void *(*fn)(void *),
+		      void *arg)
+{
+	int rc = pthread_create(t, NULL, fn, arg);
+	if (rc == 0)
+		(void)pthread_setname_np(*t, name); /* a name is only a help */
+	return rc;
+}
+
 int util_array_add(void **arr, size_t *len, size_t *cap, const void *src,
 		   size_t n, size_t sz)
 {

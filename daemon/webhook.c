@@ -965,19 +965,17 @@ int webhook_sender_start(struct app *app, struct webhook_sender **out,
 		goto fail;
 	}
 	w->hand_ready = true;
-	if (pthread_create(&w->store_thread, NULL, store_main, w) != 0) {
+	if (util_thread_start(&w->store_thread, "webhook-store", store_main,
+			      w) != 0) {
 		err_set(err, 0, "webhook", "", "cannot start the webhook store "
 			"thread");
 		goto fail;
 	}
 	w->store_started = true;
-	/* named for top -H, perf and gdb */
-	(void)pthread_setname_np(w->store_thread, "webhook-store");
-	if (pthread_create(&w->thread, NULL, sender_main, w) != 0) {
+	if (util_thread_start(&w->thread, "webhook-sender", sender_main, w) != 0) {
 		err_set(err, 0, "webhook", "", "cannot start the webhook thread");
 		goto fail;
 	}
-	(void)pthread_setname_np(w->thread, "webhook-sender");
 	w->started = true;
 	*out = w;
 	return 0;

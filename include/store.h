@@ -111,11 +111,12 @@ int store_checkpoint(struct store *s, struct err *err);
 /* The main thread defers checkpoints while a fan-out runs, but not past
  * STORE_CHECKPOINT_WAL_MAX bytes of WAL written since the last one (the
  * disk a fan-out holds) nor STORE_CHECKPOINT_DEFER_MS after it. wal_bytes
- * is the WAL file's size now, wal_at_last its size at the last
- * checkpoint. */
+ * is the WAL file's size now; *wal_at_last its size at the last
+ * checkpoint, which the caller sets and this resets when the WAL has
+ * started over. */
 #define STORE_CHECKPOINT_WAL_MAX (1024LL * 1024 * 1024)
 #define STORE_CHECKPOINT_DEFER_MS (5 * 60 * 1000)
-bool store_checkpoint_overdue(long long wal_bytes, long long wal_at_last,
+bool store_checkpoint_overdue(long long *wal_at_last, long long wal_bytes,
 			      int64_t since_last_ms);
 
 /* Steps a prepared, bound statement to its end and answers

@@ -26,6 +26,11 @@ void util_deadline(clockid_t clock, int64_t ms, struct timespec *out);
  * from util_deadline(CLOCK_MONOTONIC, …)); 0 or an errno value. */
 int util_cond_init_monotonic(pthread_cond_t *c);
 
+/* Starts fn(arg) on *t, named (at most 15 bytes) for top -H, perf and
+ * gdb. 0 or an errno value. */
+int util_thread_start(pthread_t *t, const char *name, void *(*fn)(void *),
+		      void *arg);
+
 /* Copies src into dst (cut to cap - 1 bytes, always terminated), as
  * snprintf(dst, cap, "%s", src) does at several times the cost; the
  * plan copies a few strings per region and per delivery. */

@@ -234,18 +234,24 @@ static void test_checkpoint_overdue_counts_what_was_written(void **state)
 {
 	(void)state;
 	const long long gb = STORE_CHECKPOINT_WAL_MAX, mb = 1024 * 1024;
-	assert_false(store_checkpoint_overdue(100 * mb, 0, 1000));
-	assert_true(store_checkpoint_overdue(gb + mb, 0, 1000));
+	long long at = 0;
+	assert_false(store_checkpoint_overdue(&at, 100 * mb, 1000));
+	assert_true(store_checkpoint_overdue(&at, gb + mb, 1000));
 	/* checkpointed at 1 GB + 1 MB; the file did not shrink */
-	assert_false(store_checkpoint_overdue(gb + 2 * mb, gb + mb, 1000));
-	assert_false(store_checkpoint_overdue(2 * gb, gb + mb, 1000));
-	assert_true(store_checkpoint_overdue(2 * gb + mb, gb + mb, 1000));
-	/* started over and cut back: all of it is new */
-	assert_false(store_checkpoint_overdue(64 * mb, gb + mb, 1000));
-	assert_true(store_checkpoint_overdue(gb, gb + mb, 1000));
+	at = gb + mb;
+	assert_false(store_checkpoint_overdue(&at, gb + 2 * mb, 1000));
+	assert_false(store_checkpoint_overdue(&at, 2 * gb, 1000));
+	assert_true(store_checkpoint_overdue(&at, 2 * gb + mb, 1000));
+	/* started over and cut back: all of it is new, also once it has
+	 * grown back past the size of the last checkpoint */
+	assert_false(store_checkpoint_overdue(&at, 64 * mb, 1000));
+	assert_int_equal(at, 0);
+	assert_false(store_checkpoint_overdue(&at, gb - mb, 1000));
+	assert_true(store_checkpoint_overdue(&at, gb + 2 * mb, 1000));
 	/* and never deferred past the time limit */
-	assert_false(store_checkpoint_overdue(mb, mb, STORE_CHECKPOINT_DEFER_MS - 1));
-	assert_true(store_checkpoint_overdue(mb, mb, STORE_CHECKPOINT_DEFER_MS));
+	at = mb;
+	assert_false(store_checkpoint_overdue(&at, mb, STORE_CHECKPOINT_DEFER_MS - 1));
+	assert_true(store_checkpoint_overdue(&at, mb, STORE_CHECKPOINT_DEFER_MS));
 }
 
 int main(void)

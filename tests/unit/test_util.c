@@ -1,4 +1,5 @@
 /* Unit tests of the checked parsers in util.c and crypto.c. */
+#define _GNU_SOURCE
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -148,6 +149,31 @@ static void deadline(void **state)
 
 /* a wait on such a condition variable ends at a monotonic deadline, not
  * at once (as a wait against the wrong clock would) */
+static void *wait_for_unlock(void *arg)
+{
+	pthread_mutex_t *m = arg;
+	pthread_mutex_lock(m);
+	pthread_mutex_unlock(m);
+	return NULL;
+}
+
+/* The thread runs, under the name top -H and perf show (read while it
+ * waits for the lock held here). */
+static void thread_start_names(void **state)
+{
+	(void)state;
+	pthread_mutex_t m = PTHREAD_MUTEX_INITIALIZER;
+	char name[16] = "";
+	pthread_t t;
+	pthread_mutex_lock(&m);
+	assert_int_equal(util_thread_start(&t, "unit-named", wait_for_unlock, &m),
+			 0);
+	assert_int_equal(pthread_getname_np(t, name, sizeof name), 0);
+	pthread_mutex_unlock(&m);
+	assert_int_equal(pthread_join(t, NULL), 0);
+	assert_string_equal(name, "unit-named");
+}
+
 static void cond_monotonic(void **state)
 {
 	(void)state;
@@ -227,6 +253,7 @@ int main(void)
 		cmocka_unit_test(copy_like_snprintf),
 		cmocka_unit_test(deadline),
 		cmocka_unit_test(cond_monotonic),
+		cmocka_unit_test(thread_start_names),
 		cmocka_unit_test(array_add_grows),
 		cmocka_unit_test(base64_round_trip),
 	};
